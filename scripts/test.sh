@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Everything CI runs (.ci/run execs this): formatting, clippy, and the whole
+# workspace's tests, which start real containers and so need root.
+#
+#   bash scripts/test.sh
+#
+# Installs the system prerequisites first if one of them is missing (the apt
+# part of scripts/setup.sh).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+# shellcheck source=scripts/setup.sh
+. "$REPO/scripts/setup.sh" # defines ensure_packages/ensure_rust; runs nothing
+
+START=$SECONDS
+STEP="setup"
+DONE=()
+summary() {
+    local rc=$? took=$((SECONDS - START))
+    if [[ $rc -eq 0 ]]; then
+        printf '\nSUMMARY: PASS (%s) in %ss\n' "${DONE[*]}" "$took"
+    else
+        printf '\nSUMMARY: FAIL at step "%s" (exit %s) after %ss; passed: %s\n' \
+            "$STEP" "$rc" "$took" "${DONE[*]:-none}"
+    fi
+}
+trap summary EXIT
+
+step() {
+    STEP=$1
+    shift
+    printf '\n==> %s: %s\n' "$STEP" "$*"
+    "$@"
+    DONE+=("$STEP")
+}
+
+STEP="root check"
+if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
+    die "the tests start real containers and must run as root (try: sudo bash scripts/test.sh)"
+fi
+
+STEP="prerequisites"
+need_packages=0
+for tool in /bin/busybox runc jq ip pkg-config; do
+    command -v "$tool" >/dev/null 2>&1 || { log "missing: $tool"; need_packages=1; }
+done
+pkg-config --exists libseccomp 2>/dev/null || { log "missing: libseccomp-dev"; need_packages=1; }
+if [[ $need_packages -eq 1 ]]; then
+    ensure_packages
+fi
+if ! command -v cargo >/dev/null 2>&1 && [[ -f "$HOME/.cargo/env" ]]; then
+    # shellcheck disable=SC1091
+    . "$HOME/.cargo/env"
+fi
+command -v cargo >/dev/null 2>&1 || die "cargo not found: run bash scripts/setup.sh first"
+for tool in fmt clippy; do
+    if ! cargo "$tool" --version >/dev/null 2>&1; then
+        if command -v rustup >/dev/null 2>&1; then
+            rustup component add "$([[ $tool == fmt ]] && echo rustfmt || echo clippy)"
+        else
+            die "cargo $tool is not installed (install rustfmt/clippy for your toolchain)"
+        fi
+    fi
+done
+DONE+=(prerequisites)
+
+step fmt cargo fmt --all -- --check
+step clippy cargo clippy --workspace --all-targets -- -D warnings
+step test cargo test --workspace
