@@ -2,3 +2,10 @@
 //! executors; see docs/architecture.md.
 
 pub mod cli;
+pub mod config;
+pub mod container;
+pub mod error;
+pub mod executors;
+pub mod logging;
+pub mod spec_template;
+pub mod util;

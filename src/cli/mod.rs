@@ -1,3 +1,141 @@
+//! The command line, with runc's command names, flags, defaults and exit codes. Each
+//! subcommand is one documented clap struct in its own file with a `run` function that
+//! calls into [`crate::container`].
+
+mod create;
+mod delete;
+mod kill;
+mod list;
+mod run;
+mod spec;
+mod start;
+mod state;
+mod unimplemented;
+
+use crate::error::{Error, Result};
+use crate::logging::{self, Format};
+use clap::{Parser, Subcommand};
+use ocirun_state_machine::StateRoot;
+use std::path::PathBuf;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const SPEC_VERSION: &str = "1.3.0";
+
+/// ocirun: run containers from OCI bundles (a drop-in for runc).
+#[derive(Parser, Debug)]
+#[command(name = "ocirun", disable_version_flag = true, about)]
+pub struct Cli {
+    /// Root directory for container state (tmpfs is best).
+    #[arg(long, global = true, default_value = "/run/ocirun")]
+    pub root: PathBuf,
+    /// Write logs to this file instead of stderr.
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json.
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// Enable debug logging.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd for cgroups (accepted; the systemd driver comes with the cgroups work).
+    #[arg(long = "systemd-cgroup")]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto (accepted for compatibility).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "VALUE")]
+    pub rootless: Option<String>,
+    /// Path to criu (accepted for compatibility).
+    #[arg(long)]
+    pub criu: Option<PathBuf>,
+    /// Print the version.
+    #[arg(short = 'v', long)]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    Spec(spec::Spec),
+    Create(create::Create),
+    Start(start::Start),
+    Run(run::Run),
+    State(state::State),
+    #[command(alias = "ls")]
+    List(list::List),
+    Kill(kill::Kill),
+    Delete(delete::Delete),
+    Exec(unimplemented::NotImplemented),
+    Ps(unimplemented::NotImplemented),
+    Pause(unimplemented::NotImplemented),
+    Resume(unimplemented::NotImplemented),
+    Update(unimplemented::NotImplemented),
+    Events(unimplemented::NotImplemented),
+    Checkpoint(unimplemented::NotImplemented),
+    Restore(unimplemented::NotImplemented),
+    Features(unimplemented::NotImplemented),
+}
+
+/// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return if error.use_stderr() { 1 } else { 0 };
+        }
+    };
+    if cli.version {
+        println!("ocirun version {VERSION}\nspec: {SPEC_VERSION}");
+        return 0;
+    }
+    let format = if cli.log_format == "json" {
+        Format::Json
+    } else {
+        Format::Text
+    };
+    if let Err(error) = logging::init(cli.log.as_deref(), format, cli.debug) {
+        eprintln!(
+            "ocirun: --log {}: {error}",
+            cli.log.clone().unwrap_or_default().display()
+        );
+        return 1;
+    }
+    match dispatch(&cli) {
+        Ok(code) => code,
+        Err(error) => {
+            if cli.log.is_some() {
+                tracing::error!("{error}");
+            }
+            eprintln!("ocirun: {error}");
+            1
+        }
+    }
+}
+
+fn dispatch(cli: &Cli) -> Result<i32> {
+    let Some(command) = &cli.command else {
+        use clap::CommandFactory;
+        let _ = Cli::command().print_help();
+        return Ok(0);
+    };
+    let root = || StateRoot::open(&cli.root).map_err(Error::new);
+    match command {
+        Command::Spec(args) => args.run(),
+        Command::Create(args) => args.run(&root()?),
+        Command::Start(args) => args.run(&root()?),
+        Command::Run(args) => args.run(&root()?),
+        Command::State(args) => args.run(&root()?),
+        Command::List(args) => args.run(&root()?),
+        Command::Kill(args) => args.run(&root()?),
+        Command::Delete(args) => args.run(&root()?),
+        Command::Exec(_) => unimplemented::fail("exec"),
+        Command::Ps(_) => unimplemented::fail("ps"),
+        Command::Pause(_) => unimplemented::fail("pause"),
+        Command::Resume(_) => unimplemented::fail("resume"),
+        Command::Update(_) => unimplemented::fail("update"),
+        Command::Events(_) => unimplemented::fail("events"),
+        Command::Checkpoint(_) => unimplemented::fail("checkpoint"),
+        Command::Restore(_) => unimplemented::fail("restore"),
+        Command::Features(_) => unimplemented::fail("features"),
+    }
 }

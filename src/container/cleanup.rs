@@ -1,0 +1,39 @@
+//! Undoing a container's host resources, for delete and for a failed create. Each step is
+//! idempotent, so an interrupted cleanup is finished by running it again.
+
+use crate::error::Result;
+use crate::executors::cgroups::placement;
+use crate::util::proc;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use ocirun_state_machine::{cleanup_plan, ContainerView, Undo};
+use std::time::{Duration, Instant};
+
+pub fn undo_all(view: &ContainerView) -> Result<()> {
+    for step in cleanup_plan(view) {
+        match step {
+            Undo::KillProcess { pid, start_time } => kill_and_wait(pid, start_time),
+            Undo::Unmount { path } => {
+                let _ = nix::mount::umount2(&path, nix::mount::MntFlags::MNT_DETACH);
+            }
+            Undo::RemoveCgroup { path } => placement::remove(&path)?,
+            Undo::RemoveFile { path } => {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SIGKILL the init if it is still ours, and wait until it has exited (a zombie counts:
+/// its parent, not us, reaps it).
+pub fn kill_and_wait(pid: i32, start_time: u64) {
+    if !proc::is_alive(pid, start_time) {
+        return;
+    }
+    let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while proc::is_alive(pid, start_time) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}

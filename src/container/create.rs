@@ -1,0 +1,291 @@
+//! `create`: from a bundle to a container whose init waits for `start`.
+//!
+//! Order of effects, each journaled before it happens (see docs/lifecycle.md): the state
+//! directory with the create intent, cgroup directories, the init (journaled with its
+//! start time right after clone; until the commit it dies with us because it reads the
+//! sync channel), then the commit. Any failure undoes everything and removes the state
+//! directory, so a failed create leaves nothing behind.
+
+use super::cleanup::undo_all;
+use super::facts::RuntimeFacts;
+use super::state::{store_error, ContainerState};
+use crate::bail;
+use crate::config::Bundle;
+use crate::error::{Context, Error, Result};
+use crate::executors::cgroups::{Hierarchies, Placement};
+use crate::executors::hooks::{self, Phase};
+use crate::executors::init::{self, InitPlan};
+use crate::executors::namespaces::{self, NamespacePlan};
+use crate::executors::spawn::{clone_with, write_id_maps, Forked};
+use crate::executors::start_gate;
+use crate::executors::sync::{self, Channel, Message};
+use crate::util::{proc, time};
+use nix::sched::CloneFlags;
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::waitpid;
+use nix::unistd::Pid;
+use ocirun_state_machine::{
+    validate_id, ContainerHandle, Metadata, Record, Resource, StateRoot, Status,
+};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+/// `create`'s flags, as runc names them.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+}
+
+/// Creates container `id`; returns its init's pid (in our pid namespace).
+pub fn create(root: &StateRoot, id: &str, options: &CreateOptions) -> Result<Pid> {
+    validate_id(id).map_err(Error::new)?;
+    let bundle = Bundle::load(&options.bundle)?;
+    let process = bundle.spec.process().as_ref().expect("validated");
+    let terminal = process.terminal().unwrap_or(false);
+    if terminal && options.console_socket.is_none() {
+        bail!("process.terminal is true: --console-socket is required to receive the terminal");
+    }
+    if !terminal && options.console_socket.is_some() {
+        bail!("--console-socket was given but process.terminal is false");
+    }
+    let namespaces = NamespacePlan::from_spec(&bundle.spec);
+    let linux = bundle.spec.linux().as_ref();
+    let placement = Placement::new(
+        linux.and_then(|l| l.cgroups_path().as_deref()),
+        id,
+        Hierarchies::detect(),
+    );
+    let hooks = bundle.spec.hooks().as_ref();
+    let facts = RuntimeFacts {
+        cgroup_dirs: placement.directories(),
+        poststart_hooks: hooks
+            .and_then(|h| h.poststart().clone())
+            .unwrap_or_default(),
+        poststop_hooks: hooks.and_then(|h| h.poststop().clone()).unwrap_or_default(),
+    };
+    let metadata = Metadata {
+        id: id.to_string(),
+        bundle: bundle.dir.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: time::now_rfc3339_nanos(),
+        owner: owner_name(),
+        oci_version: bundle.spec.version().clone(),
+        annotations: bundle
+            .spec
+            .annotations()
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        extra: serde_json::to_value(&facts).expect("facts serialize"),
+    };
+    let mut handle = root.create(metadata).map_err(store_error)?;
+    let mut creation = Creation {
+        bundle: &bundle,
+        namespaces: &namespaces,
+        placement: &placement,
+        options,
+        init: None,
+    };
+    match creation.build(&mut handle) {
+        Ok(pid) => Ok(pid),
+        Err(error) => {
+            creation.abandon(handle);
+            Err(error)
+        }
+    }
+}
+
+struct Creation<'a> {
+    bundle: &'a Bundle,
+    namespaces: &'a NamespacePlan,
+    placement: &'a Placement,
+    options: &'a CreateOptions,
+    init: Option<Pid>,
+}
+
+impl Creation<'_> {
+    fn build(&mut self, handle: &mut ContainerHandle) -> Result<Pid> {
+        self.placement.create(|dir| {
+            handle
+                .record(Record::Acquired {
+                    resource: Resource::CgroupDir {
+                        path: dir.to_path_buf(),
+                    },
+                })
+                .map_err(store_error)
+        })?;
+        let gate = start_gate::listen_in(handle.dir())?;
+        let console = match &self.options.console_socket {
+            Some(path) => Some(
+                std::os::unix::net::UnixStream::connect(path)
+                    .with_context(|| format!("--console-socket {}", path.display()))?,
+            ),
+            None => None,
+        };
+        let (parent_end, child_end) = sync::pair()?;
+        let pid = self.clone_init(&gate, &child_end, console.as_ref().map(|c| c.as_raw_fd()))?;
+        self.init = Some(pid);
+        drop(child_end);
+        drop(gate);
+        drop(console);
+        let start_time = proc::start_time(pid.as_raw())
+            .ok_or_else(|| Error::new("the container's init vanished"))?;
+        handle
+            .record(Record::Acquired {
+                resource: Resource::Process {
+                    pid: pid.as_raw(),
+                    start_time,
+                },
+            })
+            .map_err(store_error)?;
+        self.prepare_init(pid, &parent_end, handle)?;
+        if let Some(path) = &self.options.pid_file {
+            write_pid_file(path, pid)?;
+        }
+        handle
+            .record(Record::Commit {
+                status: Status::Created,
+            })
+            .map_err(store_error)?;
+        parent_end.send(&Message::Proceed)?;
+        Ok(pid)
+    }
+
+    fn clone_init(
+        &self,
+        gate: &start_gate::Listener,
+        child_end: &Channel,
+        console: Option<i32>,
+    ) -> Result<Pid> {
+        let original_pid_ns = match &self.namespaces.join_pid {
+            Some(path) => {
+                let original = std::fs::File::open("/proc/self/ns/pid")
+                    .context("opening our pid namespace")?;
+                namespaces::enter(path, CloneFlags::CLONE_NEWPID)
+                    .with_context(|| format!("joining pid namespace {}", path.display()))?;
+                Some(original)
+            }
+            None => None,
+        };
+        let forked = clone_with(self.namespaces.clone_flags);
+        if let Some(original) = original_pid_ns {
+            if let Ok(Forked::Parent(_)) = forked {
+                nix::sched::setns(original, CloneFlags::CLONE_NEWPID)
+                    .context("returning to our pid namespace")?;
+            }
+        }
+        match forked? {
+            Forked::Parent(pid) => Ok(pid),
+            Forked::Child => {
+                let process = self.bundle.spec.process().as_ref().expect("validated");
+                let plan = InitPlan {
+                    spec: &self.bundle.spec,
+                    bundle: &self.bundle.dir,
+                    rootfs: &self.bundle.rootfs,
+                    namespaces: self.namespaces,
+                    placement: self.placement,
+                    no_pivot: self.options.no_pivot,
+                    new_keyring: !self.options.no_new_keyring,
+                    preserve_fds: self.options.preserve_fds,
+                    owner_uid: nix::unistd::geteuid().as_raw(),
+                    console,
+                    terminal: process.terminal().unwrap_or(false),
+                };
+                let mut keep = vec![child_end.raw_fd(), gate.raw_fd()];
+                keep.extend(console);
+                init::run(&plan, child_end, gate, &keep)
+            }
+        }
+    }
+
+    /// The parent's half of the init's setup: id maps, cgroup, then the hooks that run in
+    /// the runtime namespace while the init waits.
+    fn prepare_init(&self, pid: Pid, channel: &Channel, handle: &ContainerHandle) -> Result<()> {
+        if self.namespaces.new_user() {
+            write_id_maps(pid, &self.bundle.spec)?;
+        }
+        self.placement.join(pid.as_raw())?;
+        let mut state = ContainerState::from_view(handle.id(), handle.view(), Status::Creating);
+        state.pid = pid.as_raw();
+        channel.send(&Message::Begin(
+            String::from_utf8_lossy(&state.for_hooks()).into_owned(),
+        ))?;
+        loop {
+            match channel
+                .receive()
+                .map_err(|e| e.wrap("the container's init failed"))?
+            {
+                Message::Ready => return Ok(()),
+                Message::RunRuntimeHooks => {
+                    let result = self.run_runtime_hooks(&state.for_hooks());
+                    let reply = match &result {
+                        Ok(()) => Message::Proceed,
+                        Err(e) => Message::Failed(e.to_string()),
+                    };
+                    channel.send(&reply)?;
+                    result?;
+                }
+                Message::Failed(text) => return Err(Error::new(text)),
+                other => bail!("unexpected message from the container's init: {other:?}"),
+            }
+        }
+    }
+
+    #[allow(deprecated)]
+    fn run_runtime_hooks(&self, state_json: &[u8]) -> Result<()> {
+        let Some(hooks) = self.bundle.spec.hooks() else {
+            return Ok(());
+        };
+        hooks::run_all(
+            Phase::Prestart,
+            hooks.prestart().as_deref().unwrap_or_default(),
+            state_json,
+        )?;
+        hooks::run_all(
+            Phase::CreateRuntime,
+            hooks.create_runtime().as_deref().unwrap_or_default(),
+            state_json,
+        )
+    }
+
+    /// Undoes a failed create: the init (reaped, as we are its parent), then every
+    /// resource the journal names, then the state directory.
+    fn abandon(&self, handle: ContainerHandle) {
+        if let Some(pid) = self.init {
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = waitpid(pid, None);
+        }
+        if let Err(e) = undo_all(handle.view()) {
+            tracing::warn!("cleaning up after a failed create: {e}");
+        }
+        if let Err(e) = handle.remove() {
+            tracing::warn!("removing the state directory after a failed create: {e}");
+        }
+    }
+}
+
+/// Written atomically, as engines read it the moment `create` returns.
+fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::new(format!("--pid-file {}: not a file path", path.display())))?;
+    let temporary = path.with_file_name(format!(".{}.tmp", file_name.to_string_lossy()));
+    std::fs::write(&temporary, pid.to_string())
+        .with_context(|| format!("--pid-file {}", path.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("--pid-file {}", path.display()))
+}
+
+fn owner_name() -> String {
+    let uid = nix::unistd::geteuid();
+    nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| uid.to_string())
+}

@@ -1,0 +1,39 @@
+//! `kill`: signal the init (or with `--all` every process of the container's cgroup).
+//! It changes no status, so it journals nothing; it only checks the table.
+
+use super::facts::RuntimeFacts;
+use super::observe::current_status;
+use super::state::store_error;
+use crate::error::{Context, Result};
+use crate::executors::cgroups::placement::read_pids;
+use nix::sys::signal::{kill as send_signal, Signal};
+use nix::unistd::Pid;
+use ocirun_state_machine::{plan, Operation, StateRoot, StoreError};
+
+pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
+    let handle = root.lock(id).map_err(store_error)?;
+    let view = handle.view();
+    let status = current_status(view, false);
+    plan(Operation::Kill, Some(status)).map_err(|error| {
+        store_error(StoreError::Illegal {
+            id: id.to_string(),
+            error,
+        })
+    })?;
+    let Some((pid, _)) = view.init_process() else {
+        crate::bail!("container {id:?} has no init process");
+    };
+    if all {
+        let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
+        let pids = facts
+            .cgroup_dirs
+            .iter()
+            .find_map(|dir| read_pids(dir).ok())
+            .unwrap_or_default();
+        for member in pids {
+            let _ = send_signal(Pid::from_raw(member), signal);
+        }
+    }
+    send_signal(Pid::from_raw(pid), signal)
+        .with_context(|| format!("sending {signal} to container {id:?}"))
+}

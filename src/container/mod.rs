@@ -1,0 +1,19 @@
+//! Container operations: each command's transition, from the state machine's point of
+//! view (lock, check the table, journal) down to the executors that do the work.
+
+pub mod cleanup;
+pub mod create;
+pub mod delete;
+pub mod facts;
+pub mod kill;
+pub mod observe;
+pub mod run;
+pub mod start;
+pub mod state;
+
+pub use create::{create, CreateOptions};
+pub use delete::delete;
+pub use kill::kill;
+pub use run::run;
+pub use start::start;
+pub use state::{list, state, ContainerState};

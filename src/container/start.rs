@@ -1,0 +1,44 @@
+//! `start`: release a created container's init to exec the user program, then run the
+//! poststart hooks. A poststart failure stops the container (spec lifecycle step 9).
+
+use super::cleanup::kill_and_wait;
+use super::facts::RuntimeFacts;
+use super::observe::current_status;
+use super::state::{store_error, ContainerState};
+use crate::error::Result;
+use crate::executors::hooks::{self, Phase};
+use crate::executors::start_gate;
+use ocirun_state_machine::{Operation, Record, StateRoot, Status};
+
+pub fn start(root: &StateRoot, id: &str) -> Result<()> {
+    let mut handle = root.lock(id).map_err(store_error)?;
+    let status = current_status(handle.view(), false);
+    handle
+        .begin(Operation::Start, status)
+        .map_err(store_error)?;
+    if let Err(error) = start_gate::release(handle.dir()) {
+        let _ = handle.record(Record::Abort {
+            reason: error.to_string(),
+        });
+        return Err(error.wrap(format!("starting container {id:?}")));
+    }
+    handle
+        .record(Record::Commit {
+            status: Status::Running,
+        })
+        .map_err(store_error)?;
+    let _ = std::fs::remove_file(handle.dir().join(start_gate::SOCKET_NAME));
+    let facts = RuntimeFacts::from_metadata(handle.view().metadata.as_ref());
+    if !facts.poststart_hooks.is_empty() {
+        let state = ContainerState::from_view(id, handle.view(), Status::Running);
+        if let Err(error) =
+            hooks::run_all(Phase::Poststart, &facts.poststart_hooks, &state.for_hooks())
+        {
+            if let Some((pid, start_time)) = handle.view().init_process() {
+                kill_and_wait(pid, start_time);
+            }
+            return Err(error);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! Discovering the host's cgroup hierarchies from /proc/self/mountinfo: v1 controllers,
+//! the cgroup2 mount (at /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified on a
+//! hybrid one), or both.
+
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hierarchy {
+    pub mount_point: PathBuf,
+    /// v1: the controllers (and `name=` options) of this hierarchy; empty for cgroup2.
+    pub controllers: Vec<String>,
+    pub unified: bool,
+}
+
+impl Hierarchy {
+    /// The directory name under the container's /sys/fs/cgroup.
+    pub fn name(&self) -> String {
+        if self.unified {
+            "unified".to_string()
+        } else {
+            self.mount_point
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| self.controllers.join(","))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Hierarchies {
+    pub all: Vec<Hierarchy>,
+}
+
+impl Hierarchies {
+    pub fn detect() -> Hierarchies {
+        let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        Self::parse(&text)
+    }
+
+    pub fn parse(mountinfo: &str) -> Hierarchies {
+        let mut all: Vec<Hierarchy> = Vec::new();
+        for line in mountinfo.lines() {
+            let Some((before, after)) = line.split_once(" - ") else {
+                continue;
+            };
+            let mount_point = before.split_whitespace().nth(4);
+            let mut after_fields = after.split_whitespace();
+            let fs_type = after_fields.next();
+            let super_options = after_fields.nth(1).unwrap_or("");
+            let Some(mount_point) = mount_point.map(PathBuf::from) else {
+                continue;
+            };
+            // A hierarchy mounted twice (bind mounts of it) counts once.
+            if all.iter().any(|h| h.mount_point == mount_point) {
+                continue;
+            }
+            match fs_type {
+                Some("cgroup2") => all.push(Hierarchy {
+                    mount_point,
+                    controllers: Vec::new(),
+                    unified: true,
+                }),
+                Some("cgroup") => {
+                    let controllers: Vec<String> = super_options
+                        .split(',')
+                        .filter(|o| !matches!(*o, "rw" | "ro") && !o.starts_with("release_agent"))
+                        .filter(|o| *o != "clone_children" && *o != "noprefix" && *o != "xattr")
+                        .map(str::to_string)
+                        .collect();
+                    if all
+                        .iter()
+                        .any(|h| !h.unified && h.controllers == controllers)
+                    {
+                        continue;
+                    }
+                    all.push(Hierarchy {
+                        mount_point,
+                        controllers,
+                        unified: false,
+                    });
+                }
+                _ => {}
+            }
+        }
+        Hierarchies { all }
+    }
+
+    pub fn is_pure_v2(&self) -> bool {
+        self.all.len() == 1 && self.all[0].unified
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+36 31 0:33 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+
+    #[test]
+    fn hybrid_host_has_v1_controllers_and_unified() {
+        let found = Hierarchies::parse(HYBRID);
+        let names: Vec<String> = found.all.iter().map(Hierarchy::name).collect();
+        assert_eq!(names, ["cpu", "memory", "systemd", "unified"]);
+        assert_eq!(found.all[2].controllers, ["name=systemd"]);
+        assert!(!found.is_pure_v2());
+    }
+
+    #[test]
+    fn pure_v2_host() {
+        let found =
+            Hierarchies::parse("30 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw,nsdelegate\n");
+        assert!(found.is_pure_v2());
+    }
+}

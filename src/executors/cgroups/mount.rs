@@ -1,0 +1,102 @@
+//! The `cgroup` mount type inside the container: each hierarchy at
+//! `<destination>/<name>` on a tmpfs (v1 and hybrid), or the cgroup2 filesystem itself at
+//! `<destination>` (pure v2). With a cgroup namespace the real filesystem is mounted (the
+//! kernel roots it at the container's cgroup); without one, the container's own
+//! directory is bind-mounted so the host tree stays hidden.
+
+use super::placement::Placement;
+use crate::error::{Context, Result};
+use crate::executors::mount_options::MountOptions;
+use nix::mount::{mount, MsFlags};
+use std::path::Path;
+
+pub fn mount_cgroups(
+    destination: &Path,
+    options: &MountOptions,
+    placement: &Placement,
+    new_namespace: bool,
+) -> Result<()> {
+    let flags = options.flags - MsFlags::MS_BIND - MsFlags::MS_REC;
+    let relative = placement.path.strip_prefix("/").unwrap_or(&placement.path);
+    std::fs::create_dir_all(destination)
+        .with_context(|| format!("creating {}", destination.display()))?;
+    if placement.hierarchies.is_pure_v2() {
+        let hierarchy = &placement.hierarchies.all[0];
+        return mount_one(
+            &hierarchy.mount_point.join(relative),
+            destination,
+            "cgroup2",
+            None,
+            flags,
+            new_namespace,
+        );
+    }
+    mount(
+        Some("tmpfs"),
+        destination,
+        Some("tmpfs"),
+        flags - MsFlags::MS_RDONLY,
+        Some("mode=755"),
+    )
+    .with_context(|| format!("mounting tmpfs on {}", destination.display()))?;
+    for hierarchy in &placement.hierarchies.all {
+        let target = destination.join(hierarchy.name());
+        std::fs::create_dir_all(&target)
+            .with_context(|| format!("creating {}", target.display()))?;
+        let (fs_type, data) = if hierarchy.unified {
+            ("cgroup2", None)
+        } else {
+            ("cgroup", Some(hierarchy.controllers.join(",")))
+        };
+        mount_one(
+            &hierarchy.mount_point.join(relative),
+            &target,
+            fs_type,
+            data.as_deref(),
+            flags,
+            new_namespace,
+        )?;
+    }
+    if flags.contains(MsFlags::MS_RDONLY) {
+        mount(
+            None::<&str>,
+            destination,
+            None::<&str>,
+            flags | MsFlags::MS_REMOUNT,
+            Some("mode=755"),
+        )
+        .with_context(|| format!("remounting {} read-only", destination.display()))?;
+    }
+    Ok(())
+}
+
+fn mount_one(
+    host_dir: &Path,
+    target: &Path,
+    fs_type: &str,
+    data: Option<&str>,
+    flags: MsFlags,
+    new_namespace: bool,
+) -> Result<()> {
+    if new_namespace {
+        mount(Some(fs_type), target, Some(fs_type), flags, data)
+            .with_context(|| format!("mounting {fs_type} on {}", target.display()))
+    } else {
+        mount(
+            Some(host_dir),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .with_context(|| format!("binding {} on {}", host_dir.display(), target.display()))?;
+        mount(
+            None::<&str>,
+            target,
+            None::<&str>,
+            flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+            None::<&str>,
+        )
+        .with_context(|| format!("remounting {}", target.display()))
+    }
+}

@@ -1,0 +1,305 @@
+//! The container's init, from clone(2) to execve(2). It runs in the child, talks to the
+//! runtime over the sync channel, and never returns: it either execs the user program or
+//! exits after reporting why it could not.
+
+use super::cgroups::Placement;
+use super::hooks::{self, Phase};
+use super::namespaces::{clone_flag, NamespacePlan};
+use super::process;
+use super::rootfs::{self, Rootfs};
+use super::start_gate::{self, Listener};
+use super::sync::{Channel, Message};
+use crate::error::{Context, Error, Result};
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::ffi::CString;
+use std::os::fd::RawFd;
+use std::path::Path;
+
+pub struct InitPlan<'a> {
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub namespaces: &'a NamespacePlan,
+    pub placement: &'a Placement,
+    pub no_pivot: bool,
+    pub new_keyring: bool,
+    pub preserve_fds: i32,
+    /// The engine's console socket (connected), when the process has a terminal.
+    pub console: Option<RawFd>,
+    pub terminal: bool,
+    /// The uid allowed to release the container besides root.
+    pub owner_uid: u32,
+}
+
+/// Entry point of the child. `keep` are the descriptors the init needs until exec.
+pub fn run(plan: &InitPlan, channel: &Channel, gate: &Listener, keep: &[RawFd]) -> ! {
+    close_inherited_fds(plan.preserve_fds, keep);
+    let prepared = match set_up(plan, channel) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            let _ = channel.send(&Message::Failed(error.to_string()));
+            exit(1);
+        }
+    };
+    if channel.send(&Message::Ready).is_err() || channel.expect(Message::Proceed).is_err() {
+        // The runtime died before committing the container: nobody will ever start us.
+        exit(1);
+    }
+    exit_on_termination_signals();
+    let mut connection = match gate.wait_for_start(plan.owner_uid) {
+        Ok(connection) => connection,
+        Err(_) => exit(1),
+    };
+    let error = start_program(plan, &prepared);
+    start_gate::report_failure(&mut connection, &error);
+    exit(127);
+}
+
+struct Prepared {
+    program: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+    state_json: Vec<u8>,
+}
+
+fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
+    let spec = plan.spec;
+    let state_json = match channel.receive()? {
+        Message::Begin(state) => state.into_bytes(),
+        Message::Failed(text) => return Err(Error::new(text)),
+        other => return Err(Error::new(format!("unexpected sync message {other:?}"))),
+    };
+    if plan.namespaces.new_user() {
+        nix::unistd::setresgid(0.into(), 0.into(), 0.into())
+            .context("becoming root in the user namespace")?;
+        nix::unistd::setresuid(0.into(), 0.into(), 0.into())
+            .context("becoming root in the user namespace")?;
+    }
+    plan.namespaces.join_paths()?;
+    if plan.namespaces.new_cgroup {
+        nix::sched::unshare(clone_flag(LinuxNamespaceType::Cgroup))
+            .context("creating the cgroup namespace")?;
+    }
+    if plan.namespaces.new_time {
+        enter_time_namespace(spec)?;
+    }
+    nix::unistd::setsid().context("setsid")?;
+    if plan.new_keyring {
+        join_new_session_keyring();
+    }
+    if let Some(hostname) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(hostname).context("hostname")?;
+    }
+    if let Some(domainname) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        set_domainname(domainname)?;
+    }
+    let rootfs = Rootfs {
+        spec,
+        bundle: plan.bundle,
+        rootfs: plan.rootfs,
+        placement: plan.placement,
+        new_cgroup_namespace: plan.namespaces.new_cgroup,
+        new_user_namespace: plan.namespaces.new_user(),
+    };
+    rootfs.prepare()?;
+    let hooks = spec.hooks().as_ref();
+    #[allow(deprecated)]
+    let runtime_hooks =
+        hooks.is_some_and(|h| h.prestart().is_some() || h.create_runtime().is_some());
+    if runtime_hooks {
+        channel.send(&Message::RunRuntimeHooks)?;
+        channel.expect(Message::Proceed)?;
+    }
+    if let Some(list) = hooks.and_then(|h| h.create_container().as_deref()) {
+        hooks::run_all(Phase::CreateContainer, list, &state_json)?;
+    }
+    rootfs::enter(plan.rootfs, plan.no_pivot)?;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| Error::new("process: missing"))?;
+    if let (true, Some(socket)) = (plan.terminal, plan.console) {
+        let size = process
+            .console_size()
+            .as_ref()
+            .map(|b| (b.height() as u16, b.width() as u16));
+        super::console::attach_terminal(socket, size)?;
+    }
+    rootfs::finish(spec)?;
+    process::apply_limits(process)?;
+    let cwd = process.cwd();
+    if !cwd.exists() {
+        std::fs::create_dir_all(cwd)
+            .with_context(|| format!("process.cwd: creating {}", cwd.display()))?;
+    }
+    let program = process::find_program(process)?;
+    let args = process.args().as_deref().unwrap_or_default();
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", home_of(process.user().uid())));
+    }
+    let prepared = Prepared {
+        program: process::c_path(&program)?,
+        argv: process::c_strings(args)?,
+        envp: process::c_strings(&env)?,
+        state_json,
+    };
+    process::become_user(process)?;
+    process::enter_cwd(process)?;
+    Ok(prepared)
+}
+
+/// After `start` connected: startContainer hooks, then exec. Returns only on failure.
+fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
+    if let Some(list) = plan
+        .spec
+        .hooks()
+        .as_ref()
+        .and_then(|h| h.start_container().as_deref())
+    {
+        if let Err(e) = hooks::run_all(Phase::StartContainer, list, &prepared.state_json) {
+            return e;
+        }
+    }
+    reset_signal_handlers();
+    if let Err(e) = hand_over_fds(plan.preserve_fds) {
+        return e;
+    }
+    let err = nix::unistd::execve(&prepared.program, &prepared.argv, &prepared.envp).unwrap_err();
+    Error::new(format!(
+        "exec {}: {err}",
+        prepared.program.to_string_lossy()
+    ))
+}
+
+/// The home directory of `uid` from the container's /etc/passwd, or "/" as runc does.
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.len() >= 6 && fields[2].parse() == Ok(uid)).then(|| fields[5].to_string())
+        })
+        .next()
+        .unwrap_or_else(|| "/".to_string())
+}
+
+fn enter_time_namespace(spec: &Spec) -> Result<()> {
+    nix::sched::unshare(clone_flag(LinuxNamespaceType::Time))
+        .context("creating the time namespace")?;
+    let offsets = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref());
+    let mut text = String::new();
+    for (clock, offset) in offsets.into_iter().flatten() {
+        text.push_str(&format!(
+            "{clock} {} {}\n",
+            offset.secs().unwrap_or(0),
+            offset.nanosecs().unwrap_or(0)
+        ));
+    }
+    if !text.is_empty() {
+        std::fs::write("/proc/self/timens_offsets", text).context("linux.timeOffsets")?;
+    }
+    Ok(())
+}
+
+/// A fresh session keyring, so the container does not share the host's keys (runc's
+/// default; `--no-new-keyring` skips it). Best effort: some kernels deny keyrings.
+fn join_new_session_keyring() {
+    const KEYCTL_JOIN_SESSION_KEYRING: libc::c_long = 1;
+    // SAFETY: keyctl(JOIN_SESSION_KEYRING, NULL) reads no memory of ours.
+    unsafe { libc::syscall(libc::SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, 0usize) };
+}
+
+fn set_domainname(name: &str) -> Result<()> {
+    // SAFETY: setdomainname reads `len` bytes from a valid buffer.
+    let rc = unsafe { libc::setdomainname(name.as_ptr().cast(), name.len()) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("domainname");
+    }
+    Ok(())
+}
+
+/// The init inherited every descriptor of the runtime (the state lock among them, which
+/// would block every later command on this container). Keep stdio, the preserved fds
+/// and our channels; close the rest.
+fn close_inherited_fds(preserve_fds: i32, keep: &[RawFd]) {
+    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    let fds: Vec<RawFd> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect();
+    for fd in fds {
+        if fd > 2 + preserve_fds && !keep.contains(&fd) {
+            let _ = nix::unistd::close(fd);
+        }
+    }
+}
+
+/// Right before exec: preserved fds stay open across it, every other descriptor closes.
+fn hand_over_fds(preserve_fds: i32) -> Result<()> {
+    for fd in 3..3 + preserve_fds {
+        // SAFETY: F_SETFD on a descriptor number changes only its flags; a closed one
+        // just fails with EBADF.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
+    }
+    // SAFETY: close_range only changes descriptor flags in this process.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            (3 + preserve_fds) as libc::c_uint,
+            libc::c_uint::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("marking descriptors close-on-exec");
+    }
+    Ok(())
+}
+
+const TERMINATION_SIGNALS: [libc::c_int; 7] = [
+    libc::SIGHUP,
+    libc::SIGINT,
+    libc::SIGQUIT,
+    libc::SIGTERM,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGALRM,
+];
+
+extern "C" fn exit_with_signal(signal: libc::c_int) {
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(128 + signal) }
+}
+
+/// As PID 1 of its namespace, the waiting init would ignore `kill` without handlers;
+/// runc's init dies on them, and so does ours, until exec resets them.
+fn exit_on_termination_signals() {
+    for signal in TERMINATION_SIGNALS {
+        // SAFETY: installs an async-signal-safe handler that only calls _exit.
+        unsafe {
+            libc::signal(
+                signal,
+                exit_with_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            )
+        };
+    }
+}
+
+fn reset_signal_handlers() {
+    for signal in TERMINATION_SIGNALS {
+        // SAFETY: restores the default disposition.
+        unsafe { libc::signal(signal, libc::SIG_DFL) };
+    }
+}
+
+fn exit(code: i32) -> ! {
+    // SAFETY: _exit ends the child without running the parent's atexit handlers or
+    // flushing buffers that belong to the parent.
+    unsafe { libc::_exit(code) }
+}

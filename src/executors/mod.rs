@@ -1,0 +1,18 @@
+//! Side-effect executors, invoked by the container module per transition. Each owns one
+//! kind of effect: namespaces, rootfs and mounts, devices, cgroups, hooks, the process's
+//! identity, and the init that ties them together in the child.
+
+pub mod capabilities;
+pub mod cgroups;
+pub mod console;
+pub mod devices;
+pub mod hooks;
+pub mod init;
+pub mod mount_options;
+pub mod namespaces;
+pub mod process;
+pub mod resolve;
+pub mod rootfs;
+pub mod spawn;
+pub mod start_gate;
+pub mod sync;

@@ -1,0 +1,304 @@
+//! The container's root filesystem: config mounts in order, devices, pivot_root (or
+//! chroot), then read-only and masked paths. Runs in the init, inside its mount namespace.
+
+use super::cgroups::{mount::mount_cgroups, Placement};
+use super::devices;
+use super::mount_options::{propagation_flag, MountOptions};
+use super::resolve::resolve_in_root;
+use crate::error::{Context, Result};
+use nix::fcntl::{open, OFlag};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::Mode;
+use nix::sys::statvfs::{statvfs, FsFlags};
+use nix::unistd::{chdir, chroot, fchdir, pivot_root};
+use oci_spec::runtime::{Mount, Spec};
+use std::path::{Path, PathBuf};
+
+pub struct Rootfs<'a> {
+    pub spec: &'a Spec,
+    pub bundle: &'a Path,
+    pub rootfs: &'a Path,
+    pub placement: &'a Placement,
+    pub new_cgroup_namespace: bool,
+    pub new_user_namespace: bool,
+}
+
+impl Rootfs<'_> {
+    /// Everything before pivot_root: propagation, the rootfs as a mount point, config
+    /// mounts, devices and /dev links.
+    pub fn prepare(&self) -> Result<()> {
+        let linux = self.spec.linux().as_ref();
+        let propagation = linux
+            .and_then(|l| l.rootfs_propagation().as_deref())
+            .and_then(propagation_flag)
+            .unwrap_or(MsFlags::MS_SLAVE | MsFlags::MS_REC);
+        // Our mounts must not travel back to the host, whatever "/" is on the host.
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            propagation | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .context("setting the propagation of /")?;
+        mount(
+            Some(self.rootfs),
+            self.rootfs,
+            None::<&str>,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .with_context(|| format!("bind-mounting rootfs {}", self.rootfs.display()))?;
+        let mounts = self.spec.mounts().as_deref().unwrap_or_default();
+        for config_mount in mounts {
+            self.mount_one(config_mount)
+                .with_context(|| format!("mounting {}", config_mount.destination().display()))?;
+        }
+        let dev_from_host = mounts.iter().any(|m| {
+            m.destination() == Path::new("/dev")
+                && MountOptions::parse(m.options().as_deref().unwrap_or_default()).is_bind()
+        });
+        if !dev_from_host {
+            let extra = linux
+                .and_then(|l| l.devices().as_deref())
+                .unwrap_or_default();
+            devices::create(self.rootfs, extra, self.new_user_namespace)?;
+            devices::link_standard(self.rootfs)?;
+        }
+        Ok(())
+    }
+
+    fn mount_one(&self, config_mount: &Mount) -> Result<()> {
+        let options = MountOptions::parse(config_mount.options().as_deref().unwrap_or_default());
+        let target = resolve_in_root(self.rootfs, config_mount.destination())?;
+        let fs_type = config_mount.typ().as_deref().unwrap_or("");
+        if fs_type == "cgroup" {
+            return mount_cgroups(&target, &options, self.placement, self.new_cgroup_namespace);
+        }
+        if options.is_bind() || fs_type == "bind" {
+            return self.bind(config_mount, &options, &target);
+        }
+        std::fs::create_dir_all(&target)
+            .with_context(|| format!("creating {}", target.display()))?;
+        let source = config_mount
+            .source()
+            .as_ref()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| fs_type.to_string());
+        let data = options.data_string();
+        mount(
+            Some(source.as_str()),
+            &target,
+            Some(fs_type),
+            options.flags,
+            data.as_deref(),
+        )?;
+        apply_propagation(&target, &options)
+    }
+
+    fn bind(&self, config_mount: &Mount, options: &MountOptions, target: &Path) -> Result<()> {
+        let Some(source) = config_mount.source() else {
+            crate::bail!("a bind mount needs a source");
+        };
+        let source = if source.is_absolute() {
+            source.clone()
+        } else {
+            self.bundle.join(source)
+        };
+        let meta = std::fs::metadata(&source)
+            .with_context(|| format!("bind source {}", source.display()))?;
+        if meta.is_dir() {
+            std::fs::create_dir_all(target)
+        } else {
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(target)
+                .map(drop)
+        }
+        .with_context(|| format!("creating {}", target.display()))?;
+        let recursive = options.flags & MsFlags::MS_REC;
+        mount(
+            Some(&source),
+            target,
+            None::<&str>,
+            MsFlags::MS_BIND | recursive,
+            None::<&str>,
+        )?;
+        if options.needs_remount() {
+            let flags = options.flags | MsFlags::MS_REMOUNT | locked_flags(target);
+            mount(
+                None::<&str>,
+                target,
+                None::<&str>,
+                flags - options.cleared,
+                None::<&str>,
+            )
+            .context("remounting with the bind's options")?;
+        }
+        apply_propagation(target, options)
+    }
+}
+
+fn apply_propagation(target: &Path, options: &MountOptions) -> Result<()> {
+    for flag in &options.propagation {
+        mount(None::<&str>, target, None::<&str>, *flag, None::<&str>)
+            .context("setting propagation")?;
+    }
+    Ok(())
+}
+
+/// Flags a remount must keep: the kernel refuses to drop nosuid/nodev/noexec that came
+/// from the source mount when the mount is locked (user namespaces).
+fn locked_flags(path: &Path) -> MsFlags {
+    let Ok(stat) = statvfs(path) else {
+        return MsFlags::empty();
+    };
+    let mut flags = MsFlags::empty();
+    for (fs_flag, ms_flag) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if stat.flags().contains(fs_flag) {
+            flags |= ms_flag;
+        }
+    }
+    flags
+}
+
+/// Makes `rootfs` the root: pivot_root with the old root detached, or with `--no-pivot`
+/// a move of the rootfs over "/" and a chroot (for ramdisk roots where pivot_root fails).
+pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+    if no_pivot {
+        chdir(rootfs).context("entering the rootfs")?;
+        mount(
+            Some(rootfs),
+            "/",
+            None::<&str>,
+            MsFlags::MS_MOVE,
+            None::<&str>,
+        )
+        .context("moving the rootfs to /")?;
+        chroot(".").context("chroot into the rootfs")?;
+        return chdir("/").context("chdir to /");
+    }
+    let old_root = open(
+        "/",
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .context("opening /")?;
+    let new_root = open(
+        rootfs,
+        OFlag::O_DIRECTORY | OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("opening {}", rootfs.display()))?;
+    fchdir(&new_root).context("entering the rootfs")?;
+    // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "."
+    // afterwards removes it without needing a directory inside the rootfs to put it in.
+    pivot_root(".", ".").context("pivot_root")?;
+    fchdir(&old_root).context("entering the old root")?;
+    mount(
+        None::<&str>,
+        ".",
+        None::<&str>,
+        MsFlags::MS_SLAVE | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .context("making the old root a slave")?;
+    umount2(".", MntFlags::MNT_DETACH).context("detaching the old root")?;
+    chdir("/").context("chdir to /")
+}
+
+/// After pivot_root: sysctls, read-only paths, masked paths, and a read-only root.
+pub fn finish(spec: &Spec) -> Result<()> {
+    let linux = spec.linux().as_ref();
+    if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
+        for (key, value) in sysctl {
+            let path = PathBuf::from("/proc/sys").join(key.replace('.', "/"));
+            std::fs::write(&path, value).with_context(|| format!("setting sysctl {key}"))?;
+        }
+    }
+    for path in linux
+        .and_then(|l| l.readonly_paths().as_deref())
+        .unwrap_or_default()
+    {
+        make_read_only(Path::new(path)).with_context(|| format!("readonlyPaths: {path}"))?;
+    }
+    for path in linux
+        .and_then(|l| l.masked_paths().as_deref())
+        .unwrap_or_default()
+    {
+        mask(Path::new(path)).with_context(|| format!("maskedPaths: {path}"))?;
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        let flags = MsFlags::MS_BIND
+            | MsFlags::MS_REMOUNT
+            | MsFlags::MS_RDONLY
+            | locked_flags(Path::new("/"));
+        mount(None::<&str>, "/", None::<&str>, flags, None::<&str>)
+            .context("remounting / read-only")?;
+    }
+    Ok(())
+}
+
+fn make_read_only(path: &Path) -> Result<()> {
+    match mount(
+        Some(path),
+        path,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    ) {
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        other => other.context("bind")?,
+    }
+    let flags = MsFlags::MS_BIND
+        | MsFlags::MS_REMOUNT
+        | MsFlags::MS_RDONLY
+        | MsFlags::MS_REC
+        | locked_flags(path);
+    mount(None::<&str>, path, None::<&str>, flags, None::<&str>).context("remount read-only")?;
+    Ok(())
+}
+
+fn mask(path: &Path) -> Result<()> {
+    let meta = match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other.context("stat")?,
+    };
+    if meta.is_dir() {
+        mount(
+            Some("tmpfs"),
+            path,
+            Some("tmpfs"),
+            MsFlags::MS_RDONLY,
+            None::<&str>,
+        )
+        .context("mounting tmpfs")?;
+    } else {
+        mount(
+            Some("/dev/null"),
+            path,
+            None::<&str>,
+            MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .context("binding /dev/null")?;
+    }
+    Ok(())
+}

@@ -1,0 +1,2 @@
+pub mod proc;
+pub mod time;

@@ -1,0 +1,65 @@
+//! Reading facts about processes from /proc.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+/// A process's state letter and start time (field 22 of `/proc/<pid>/stat`, in clock
+/// ticks since boot), or `None` if there is no such process.
+pub fn stat(pid: i32) -> Option<(char, u64)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<(char, u64)> {
+    // The command name (field 2) may itself contain spaces and parentheses.
+    let after_name = &text[text.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    // Fields after the name start at 3 (state); start time is field 22.
+    let start_time = fields.nth(22 - 4)?.parse().ok()?;
+    Some((state, start_time))
+}
+
+pub fn start_time(pid: i32) -> Option<u64> {
+    stat(pid).map(|(_, start)| start)
+}
+
+/// True when `pid` is our process (same start time) and has not exited. A zombie has
+/// exited: only its parent's wait is missing.
+pub fn is_alive(pid: i32, start_time: u64) -> bool {
+    match stat(pid) {
+        Some((state, start)) => start == start_time && state != 'Z' && state != 'X',
+        None => false,
+    }
+}
+
+/// True when the process still runs this very binary: the init has not yet exec'd the
+/// container's program.
+pub fn runs_our_binary(pid: i32) -> bool {
+    let ours = fs::metadata("/proc/self/exe");
+    let theirs = fs::metadata(format!("/proc/{pid}/exe"));
+    match (ours, theirs) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_with_spaces_and_parens() {
+        let line = "42 (a b) c) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10";
+        assert_eq!(parse_stat(line), Some(('S', 987654)));
+    }
+
+    #[test]
+    fn our_own_process_is_alive() {
+        let pid = std::process::id() as i32;
+        let start = start_time(pid).expect("own stat");
+        assert!(is_alive(pid, start));
+        assert!(!is_alive(pid, start + 1));
+        assert!(runs_our_binary(pid));
+    }
+}
