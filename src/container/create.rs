@@ -28,6 +28,7 @@ use ocirun_state_machine::{
     validate_id, ContainerHandle, Metadata, Record, Resource, StateRoot, Status,
 };
 use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
 /// `create`'s flags, as runc names them.
@@ -41,18 +42,46 @@ pub struct CreateOptions {
     pub preserve_fds: i32,
 }
 
+/// A created container: its init's pid, and when `run` serves the terminal itself, our
+/// end of the socket the init sends the pty master to.
+pub struct Created {
+    pub pid: Pid,
+    pub terminal: Option<UnixStream>,
+}
+
 /// Creates container `id`; returns its init's pid (in our pid namespace).
 pub fn create(root: &StateRoot, id: &str, options: &CreateOptions) -> Result<Pid> {
+    create_serving_terminal(root, id, options, false).map(|c| c.pid)
+}
+
+/// `serve_terminal`: with `process.terminal` and no `--console-socket`, hand the
+/// terminal to the caller (for foreground `run`) instead of failing as `create` must.
+pub fn create_serving_terminal(
+    root: &StateRoot,
+    id: &str,
+    options: &CreateOptions,
+    serve_terminal: bool,
+) -> Result<Created> {
     validate_id(id).map_err(Error::new)?;
     let bundle = Bundle::load(&options.bundle)?;
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
-    if terminal && options.console_socket.is_none() {
-        bail!("process.terminal is true: --console-socket is required to receive the terminal");
-    }
-    if !terminal && options.console_socket.is_some() {
-        bail!("--console-socket was given but process.terminal is false");
-    }
+    let (console, ours) = match (&options.console_socket, terminal) {
+        (Some(_), false) => bail!("--console-socket was given but process.terminal is false"),
+        (Some(path), true) => {
+            let stream = UnixStream::connect(path)
+                .with_context(|| format!("--console-socket {}", path.display()))?;
+            (Some(stream), None)
+        }
+        (None, true) if serve_terminal => {
+            let (ours, theirs) = UnixStream::pair().context("creating the console socket")?;
+            (Some(theirs), Some(ours))
+        }
+        (None, true) => {
+            bail!("process.terminal is true: --console-socket is required to receive the terminal")
+        }
+        (None, false) => (None, None),
+    };
     let namespaces = NamespacePlan::from_spec(&bundle.spec);
     let linux = bundle.spec.linux().as_ref();
     let placement = Placement::new(
@@ -86,6 +115,7 @@ pub fn create(root: &StateRoot, id: &str, options: &CreateOptions) -> Result<Pid
     };
     let mut handle = root.create(metadata).map_err(store_error)?;
     let mut creation = Creation {
+        console,
         bundle: &bundle,
         namespaces: &namespaces,
         placement: &placement,
@@ -93,7 +123,10 @@ pub fn create(root: &StateRoot, id: &str, options: &CreateOptions) -> Result<Pid
         init: None,
     };
     match creation.build(&mut handle) {
-        Ok(pid) => Ok(pid),
+        Ok(pid) => Ok(Created {
+            pid,
+            terminal: ours,
+        }),
         Err(error) => {
             creation.abandon(handle);
             Err(error)
@@ -106,6 +139,7 @@ struct Creation<'a> {
     namespaces: &'a NamespacePlan,
     placement: &'a Placement,
     options: &'a CreateOptions,
+    console: Option<UnixStream>,
     init: Option<Pid>,
 }
 
@@ -121,13 +155,7 @@ impl Creation<'_> {
                 .map_err(store_error)
         })?;
         let gate = start_gate::listen_in(handle.dir())?;
-        let console = match &self.options.console_socket {
-            Some(path) => Some(
-                std::os::unix::net::UnixStream::connect(path)
-                    .with_context(|| format!("--console-socket {}", path.display()))?,
-            ),
-            None => None,
-        };
+        let console = self.console.take();
         let (parent_end, child_end) = sync::pair()?;
         let pid = self.clone_init(&gate, &child_end, console.as_ref().map(|c| c.as_raw_fd()))?;
         self.init = Some(pid);

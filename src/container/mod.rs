@@ -11,7 +11,7 @@ pub mod run;
 pub mod start;
 pub mod state;
 
-pub use create::{create, CreateOptions};
+pub use create::{create, create_serving_terminal, CreateOptions, Created};
 pub use delete::delete;
 pub use kill::kill;
 pub use run::run;

@@ -16,3 +16,4 @@ pub mod rootfs;
 pub mod spawn;
 pub mod start_gate;
 pub mod sync;
+pub mod tty;
