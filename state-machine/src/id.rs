@@ -19,7 +19,12 @@ impl std::error::Error for InvalidId {}
 /// runc accepts `^[\w+-\.]+$` minus `.` and `..`; so do we, and we also refuse a leading
 /// dot, which we keep for in-progress directories.
 pub fn validate_id(id: &str) -> Result<(), InvalidId> {
-    let bad = |reason| Err(InvalidId { id: id.to_string(), reason });
+    let bad = |reason| {
+        Err(InvalidId {
+            id: id.to_string(),
+            reason,
+        })
+    };
     if id.is_empty() {
         return bad("it is empty");
     }

@@ -12,6 +12,7 @@
 //! containers back as [`view::ContainerView`]s.
 
 pub mod crc;
+mod fs_ops;
 pub mod id;
 pub mod journal;
 pub mod record;
