@@ -234,16 +234,25 @@ impl Creation<'_> {
 
     /// The parent's half of the init's setup: id maps, cgroup, then the hooks that run in
     /// the runtime namespace while the init waits.
+    ///
+    /// Moving a task between cgroups waits for an RCU grace period (several ms): the init
+    /// sets its rootfs up meanwhile. It waits for us only where it must: before a cgroup
+    /// namespace is made (it would be rooted in the wrong cgroup) and before exec (it
+    /// waits for our final Proceed, sent after the join).
     fn prepare_init(&self, pid: Pid, channel: &Channel, handle: &ContainerHandle) -> Result<()> {
         if self.namespaces.new_user() {
             write_id_maps(pid, &self.bundle.spec)?;
         }
-        self.placement.join(pid.as_raw())?;
         let mut state = ContainerState::from_view(handle.id(), handle.view(), Status::Creating);
         state.pid = pid.as_raw();
-        channel.send(&Message::Begin(
-            String::from_utf8_lossy(&state.for_hooks()).into_owned(),
-        ))?;
+        let begin = Message::Begin(String::from_utf8_lossy(&state.for_hooks()).into_owned());
+        if self.namespaces.new_cgroup {
+            self.placement.join(pid.as_raw())?;
+            channel.send(&begin)?;
+        } else {
+            channel.send(&begin)?;
+            self.placement.join(pid.as_raw())?;
+        }
         loop {
             match channel
                 .receive()
