@@ -6,6 +6,7 @@ pub mod config;
 pub mod container;
 pub mod error;
 pub mod executors;
+pub mod fuzzing;
 pub mod logging;
 pub mod spec_template;
 pub mod util;
