@@ -35,7 +35,7 @@ pub fn parse(bytes: &[u8]) -> Result<Spec> {
     let spec: Spec = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path.is_empty() {
+        if path == "." || path == "?" || path.is_empty() {
             Error::new(format!("invalid JSON: {inner}"))
         } else {
             Error::new(format!("{path}: {inner}"))

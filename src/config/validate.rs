@@ -13,6 +13,7 @@ pub fn validate(spec: &Spec, bundle_dir: &Path) -> Result<PathBuf> {
     validate_process(spec)?;
     validate_linux(spec)?;
     validate_mounts(spec)?;
+    validate_hooks(spec)?;
     Ok(rootfs)
 }
 
@@ -56,7 +57,7 @@ fn validate_process(spec: &Spec) -> Result<()> {
 
 fn validate_linux(spec: &Spec) -> Result<()> {
     let Some(linux) = spec.linux() else {
-        return Ok(());
+        bail!("linux: required on Linux (it lists the namespaces)");
     };
     let namespaces = linux.namespaces().as_deref().unwrap_or_default();
     let mut seen = HashSet::new();
@@ -85,6 +86,9 @@ fn validate_linux(spec: &Spec) -> Result<()> {
         }
     }
     let has = |t: LinuxNamespaceType| namespaces.iter().any(|n| n.typ() == t);
+    if !has(LinuxNamespaceType::Mount) {
+        bail!("linux.namespaces: a mount namespace is required (the rootfs is set up inside it)");
+    }
     let private = |t: LinuxNamespaceType| {
         namespaces
             .iter()
@@ -125,6 +129,35 @@ fn validate_linux(spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+fn validate_hooks(spec: &Spec) -> Result<()> {
+    let Some(hooks) = spec.hooks() else {
+        return Ok(());
+    };
+    #[allow(deprecated)]
+    let lists = [
+        ("prestart", hooks.prestart()),
+        ("createRuntime", hooks.create_runtime()),
+        ("createContainer", hooks.create_container()),
+        ("startContainer", hooks.start_container()),
+        ("poststart", hooks.poststart()),
+        ("poststop", hooks.poststop()),
+    ];
+    for (name, list) in lists {
+        for (index, hook) in list.iter().flatten().enumerate() {
+            if !hook.path().is_absolute() {
+                bail!(
+                    "hooks.{name}[{index}].path: {:?} must be an absolute path",
+                    hook.path().display().to_string()
+                );
+            }
+            if hook.timeout().is_some_and(|t| t <= 0) {
+                bail!("hooks.{name}[{index}].timeout: must be greater than zero");
+            }
+        }
+    }
+    Ok(())
+}
+
 fn validate_mounts(spec: &Spec) -> Result<()> {
     for (index, mount) in spec.mounts().iter().flatten().enumerate() {
         let destination = mount.destination();
@@ -139,4 +172,64 @@ fn validate_mounts(spec: &Spec) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_from(json: &str) -> Spec {
+        crate::config::parse(json.as_bytes()).expect("parses")
+    }
+
+    fn error_of(json: &str) -> String {
+        let dir = std::env::temp_dir().join(format!("ocirun-validate-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+        validate(&spec_from(json), &dir).unwrap_err().to_string()
+    }
+
+    const BASE: &str = r#""ociVersion":"1.3.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}}"#;
+
+    #[test]
+    fn each_violation_names_its_field() {
+        let cases = [
+            (
+                r#"{"linux":{"namespaces":[{"type":"mount"},{"type":"mount"}]}}"#,
+                "duplicate namespace",
+            ),
+            (
+                r#"{"linux":{"namespaces":[{"type":"pid"}]}}"#,
+                "mount namespace is required",
+            ),
+            (
+                r#"{"linux":{"namespaces":[{"type":"mount"}],"uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}}"#,
+                "linux.uidMappings",
+            ),
+            (
+                r#"{"hostname":"x","linux":{"namespaces":[{"type":"mount"}]}}"#,
+                "hostname",
+            ),
+            (
+                r#"{"linux":{"namespaces":[{"type":"mount"}]},"hooks":{"prestart":[{"path":"relative"}]}}"#,
+                "hooks.prestart[0].path",
+            ),
+        ];
+        for (extra, expected) in cases {
+            let json = format!("{{{BASE},{}", &extra[1..]);
+            let error = error_of(&json);
+            assert!(error.contains(expected), "{json}: {error}");
+        }
+    }
+
+    #[test]
+    fn unknown_namespace_type_names_the_field() {
+        let json = format!(
+            r#"{{{BASE},"linux":{{"namespaces":[{{"type":"mount"}},{{"type":"bogus"}}]}}}}"#
+        );
+        let error = crate::config::parse(json.as_bytes())
+            .err()
+            .expect("fails")
+            .to_string();
+        assert!(error.contains("linux.namespaces[1].type"), "{error}");
+    }
 }
