@@ -928,17 +928,37 @@ impl Bench {
     }
 
     /// Sections 1 and 6: `run true` per configuration and runtime, and the floor, all
-    /// interleaved within each iteration.
+    /// interleaved within each iteration: every configuration runs ocirun then runc, and
+    /// the floor runs once, in an order shuffled per iteration (fixed seed). A run is
+    /// slowed by what ran just before it (cgroup v1 migrations wait for RCU grace periods,
+    /// which a previous container's teardown keeps busy), so a fixed order would charge
+    /// one configuration with its predecessor's cost.
     fn sequential_runs(&self, configs: &[Config]) -> Result<(Vec<[Series; 2]>, Series), String> {
         let mut runs = vec![[Series::default(), Series::default()]; configs.len()];
         let mut floor = Series::default();
         let root_arg = format!("--root={}", self.rootfs.display());
         let total = self.opts.warmup + self.opts.iterations;
+        let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+        // configs.len() stands for the floor.
+        let mut order: Vec<usize> = (0..=configs.len()).collect();
         for it in 0..total {
             check_interrupted()?;
             progress("run true + floor", it, total);
             let keep = it >= self.opts.warmup;
-            for (c, config) in configs.iter().enumerate() {
+            rng.shuffle(&mut order);
+            for &c in &order {
+                let Some(config) = configs.get(c) else {
+                    let mut unshare = Command::new("unshare");
+                    unshare.args(["-mpfiun", "--mount-proc", &root_arg, "/bin/true"]);
+                    let o = self.exec(unshare);
+                    if let Some(error) = &o.error {
+                        self.note(format!("floor (unshare){}: {error}", warm_up(keep)));
+                    }
+                    if keep {
+                        floor.record(&o);
+                    }
+                    continue;
+                };
                 for (r, rt) in self.runtimes.iter().enumerate() {
                     let id = self.id("run");
                     let o = self.exec(rt.cmd(&[
@@ -958,17 +978,6 @@ impl Bench {
                     }
                     if keep {
                         runs[c][r].record(&o);
-                    }
-                }
-                if c == 0 {
-                    let mut unshare = Command::new("unshare");
-                    unshare.args(["-mpfiun", "--mount-proc", &root_arg, "/bin/true"]);
-                    let o = self.exec(unshare);
-                    if let Some(error) = &o.error {
-                        self.note(format!("floor (unshare){}: {error}", warm_up(keep)));
-                    }
-                    if keep {
-                        floor.record(&o);
                     }
                 }
             }
@@ -1306,6 +1315,29 @@ impl Bench {
     }
 }
 
+/// A small deterministic PRNG (xorshift64) for the run order: no dependency, and the
+/// same order on every run of the benchmark.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// Fisher–Yates.
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = (self.next() % (i as u64 + 1)) as usize;
+            items.swap(i, j);
+        }
+    }
+}
+
 /// Marks the notes of warm-up iterations, whose failures the tables do not count.
 fn warm_up(keep: bool) -> &'static str {
     if keep {
@@ -1554,7 +1586,9 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
     tables.push((
         "Kernel floor".to_string(),
         t,
-        "Interleaved with the `run /bin/true` iterations above (same iterations).".to_string(),
+        "Once per iteration of `run /bin/true` above, at a shuffled place among the \
+         configurations."
+            .to_string(),
     ));
 
     // 6: features.
@@ -1590,7 +1624,8 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
     }
     let mut what = String::from(
         "`run /bin/true` per configuration, median (min–max) ms; Δ = median minus `default`'s. \
-         All interleaved in the same iterations as the rows above. ocirun does not apply \
+         All in the same iterations as the rows above, in an order shuffled per iteration \
+         (each configuration: ocirun then runc). ocirun does not apply \
          `linux.resources` limits nor seccomp yet (it accepts and ignores them), so its Δ for \
          `+limits`, `+seccomp` and `engine` is noise until it does.",
     );
