@@ -1629,6 +1629,7 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
          `linux.resources` limits nor seccomp yet (it accepts and ignores them), so its Δ for \
          `+limits`, `+seccomp` and `engine` is noise until it does.",
     );
+    what.push('\n');
     for (name, desc) in &r.configs {
         let _ = write!(what, "\n- `{name}`: {desc}");
     }
