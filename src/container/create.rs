@@ -16,7 +16,7 @@ use crate::executors::cgroups::{Hierarchies, Placement};
 use crate::executors::hooks::{self, Phase};
 use crate::executors::init::{self, InitPlan};
 use crate::executors::namespaces::{self, NamespacePlan};
-use crate::executors::spawn::{clone_with, write_id_maps, Forked};
+use crate::executors::spawn::{clone_into_cgroup, write_id_maps, Forked};
 use crate::executors::start_gate;
 use crate::executors::sync::{self, Channel, Message};
 use crate::util::{proc, time};
@@ -27,7 +27,7 @@ use nix::unistd::Pid;
 use ocirun_state_machine::{
     validate_id, ContainerHandle, Metadata, Record, Resource, StateRoot, Status,
 };
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
@@ -121,6 +121,7 @@ pub fn create_serving_terminal(
         placement: &placement,
         options,
         init: None,
+        born_in_unified: false,
     };
     match creation.build(&mut handle) {
         Ok(pid) => Ok(Created {
@@ -141,6 +142,8 @@ struct Creation<'a> {
     options: &'a CreateOptions,
     console: Option<UnixStream>,
     init: Option<Pid>,
+    /// The kernel placed the init in the cgroup2 directory at clone (CLONE_INTO_CGROUP).
+    born_in_unified: bool,
 }
 
 impl Creation<'_> {
@@ -186,7 +189,7 @@ impl Creation<'_> {
     }
 
     fn clone_init(
-        &self,
+        &mut self,
         gate: &start_gate::Listener,
         child_end: &Channel,
         console: Option<i32>,
@@ -201,15 +204,23 @@ impl Creation<'_> {
             }
             None => None,
         };
-        let forked = clone_with(self.namespaces.clone_flags);
+        let unified = self.placement.open_unified();
+        let forked = clone_into_cgroup(
+            self.namespaces.clone_flags,
+            unified.as_ref().map(|fd| fd.as_fd()),
+        );
         if let Some(original) = original_pid_ns {
-            if let Ok(Forked::Parent(_)) = forked {
+            if let Ok((Forked::Parent(_), _)) = forked {
                 nix::sched::setns(original, CloneFlags::CLONE_NEWPID)
                     .context("returning to our pid namespace")?;
             }
         }
-        match forked? {
-            Forked::Parent(pid) => Ok(pid),
+        let (forked, born_in_unified) = forked?;
+        match forked {
+            Forked::Parent(pid) => {
+                self.born_in_unified = born_in_unified;
+                Ok(pid)
+            }
             Forked::Child => {
                 let process = self.bundle.spec.process().as_ref().expect("validated");
                 let plan = InitPlan {
@@ -224,12 +235,20 @@ impl Creation<'_> {
                     owner_uid: nix::unistd::geteuid().as_raw(),
                     console,
                     terminal: process.terminal().unwrap_or(false),
+                    join_v1_cgroups: self.init_joins_v1(),
                 };
                 let mut keep = vec![child_end.raw_fd(), gate.raw_fd()];
                 keep.extend(console);
                 init::run(&plan, child_end, gate, &keep)
             }
         }
+    }
+
+    /// The init moves itself into the v1 hierarchies (cheap, see
+    /// `Placement::join_v1_as_self`) unless it is in a new user namespace, where it has no
+    /// right to write the host's cgroupfs.
+    fn init_joins_v1(&self) -> bool {
+        !self.namespaces.new_user()
     }
 
     /// The parent's half of the init's setup: id maps, cgroup, then the hooks that run in
@@ -246,12 +265,16 @@ impl Creation<'_> {
         let mut state = ContainerState::from_view(handle.id(), handle.view(), Status::Creating);
         state.pid = pid.as_raw();
         let begin = Message::Begin(String::from_utf8_lossy(&state.for_hooks()).into_owned());
+        let join = || {
+            self.placement
+                .join(pid.as_raw(), !self.init_joins_v1(), !self.born_in_unified)
+        };
         if self.namespaces.new_cgroup {
-            self.placement.join(pid.as_raw())?;
+            join()?;
             channel.send(&begin)?;
         } else {
             channel.send(&begin)?;
-            self.placement.join(pid.as_raw())?;
+            join()?;
         }
         loop {
             match channel

@@ -27,6 +27,8 @@ pub struct InitPlan<'a> {
     /// The engine's console socket (connected), when the process has a terminal.
     pub console: Option<RawFd>,
     pub terminal: bool,
+    /// Whether the init joins its v1 cgroups itself (see `Placement::join_v1_as_self`).
+    pub join_v1_cgroups: bool,
     /// The uid allowed to release the container besides root.
     pub owner_uid: u32,
 }
@@ -69,6 +71,9 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         Message::Failed(text) => return Err(Error::new(text)),
         other => return Err(Error::new(format!("unexpected sync message {other:?}"))),
     };
+    if plan.join_v1_cgroups {
+        plan.placement.join_v1_as_self()?;
+    }
     if plan.namespaces.new_user() {
         nix::unistd::setresgid(0.into(), 0.into(), 0.into())
             .context("becoming root in the user namespace")?;

@@ -1,7 +1,14 @@
 //! The append-only journal file. Each line is `<crc32 as 8 lowercase hex> <record JSON>\n`.
-//! A line is written with one `write` and the file is fsynced after each append. A reader
-//! stops at the first line that is incomplete, fails its checksum or does not parse: that
-//! is a tail torn by a crash, and everything before it is trusted.
+//! A line is written with one `write`. A reader stops at the first line that is
+//! incomplete, fails its checksum or does not parse: that is a tail torn by a crash, and
+//! everything before it is trusted.
+//!
+//! Durability: a killed runtime loses nothing that `write` returned, since the page cache
+//! outlives the process; fsync only matters for a power loss. Transition boundaries
+//! (intent, commit, abort) are fsynced. Acquired/released records are not: they name
+//! kernel state (processes, cgroups, mounts) that a power loss destroys together with the
+//! unsynced page cache, so syncing them would buy nothing and cost a disk flush per
+//! resource on a disk-backed `--root`.
 
 use crate::crc::crc32;
 use crate::record::Record;
@@ -88,14 +95,17 @@ fn parse_lowercase_hex(digits: &[u8]) -> Option<u32> {
     })
 }
 
-/// Appends one record and fsyncs. The file is opened with O_APPEND.
+/// Appends one record, fsyncing transition boundaries. The file is opened with O_APPEND.
 pub fn append(file: &mut File, record: &Record) -> io::Result<()> {
     let line =
         try_encode(record).map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
     // One write of the whole line: with O_APPEND it lands at the end in one piece, and a
     // crash can only tear it, which decode detects.
     file.write_all(&line)?;
-    file.sync_data()
+    if record.is_transition_boundary() {
+        file.sync_data()?;
+    }
+    Ok(())
 }
 
 /// Reads every valid record of the journal in `dir`. A missing file is `NotFound`.

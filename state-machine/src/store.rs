@@ -375,7 +375,7 @@ impl ContainerHandle {
         Ok(transition)
     }
 
-    /// Appends a record (fsynced) and applies it to the view.
+    /// Appends a record (transition boundaries fsynced) and applies it to the view.
     pub fn record(&mut self, record: Record) -> Result<(), StoreError> {
         journal::append(&mut self.journal, &record).map_err(io_context(|| {
             format!("writing {}", self.dir.join(JOURNAL_FILE).display())

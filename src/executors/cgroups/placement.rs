@@ -3,6 +3,7 @@
 
 use super::hierarchy::Hierarchies;
 use crate::error::{Context, Result};
+use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -70,11 +71,37 @@ impl Placement {
         Ok(created)
     }
 
-    /// Moves `pid` into the container's cgroup in every hierarchy.
-    pub fn join(&self, pid: i32) -> Result<()> {
-        for dir in self.directories() {
-            let procs = dir.join("cgroup.procs");
-            std::fs::write(&procs, pid.to_string())
+    /// The container's directory in the cgroup2 hierarchy, opened for CLONE_INTO_CGROUP.
+    pub fn open_unified(&self) -> Option<OwnedFd> {
+        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        let unified = self.hierarchies.all.iter().find(|h| h.unified)?;
+        let dir = std::fs::File::open(unified.mount_point.join(relative)).ok()?;
+        Some(dir.into())
+    }
+
+    /// In the init, right after clone: moves this single-threaded process into every v1
+    /// hierarchy by writing "0" to `tasks`. Moving oneself as a thread skips the global
+    /// lock that a move by pid takes (and its RCU grace period, several ms).
+    pub fn join_v1_as_self(&self) -> Result<()> {
+        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        for hierarchy in self.hierarchies.all.iter().filter(|h| !h.unified) {
+            let dir = hierarchy.mount_point.join(relative);
+            std::fs::write(dir.join("tasks"), "0")
+                .with_context(|| format!("joining cgroup {}", dir.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Moves `pid` into the container's cgroup in the v1 hierarchies (`v1`) and/or the
+    /// cgroup2 one (`unified`).
+    pub fn join(&self, pid: i32, v1: bool, unified: bool) -> Result<()> {
+        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        for hierarchy in &self.hierarchies.all {
+            if (hierarchy.unified && !unified) || (!hierarchy.unified && !v1) {
+                continue;
+            }
+            let dir = hierarchy.mount_point.join(relative);
+            std::fs::write(dir.join("cgroup.procs"), pid.to_string())
                 .with_context(|| format!("joining cgroup {}", dir.display()))?;
         }
         Ok(())
