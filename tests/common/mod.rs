@@ -739,3 +739,220 @@ pub fn assert_no_leaks(rt: &Runtime, bundle: &Bundle, ids: &[&str]) {
         procs.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------
+// Background commands, polling, container output, error checks
+// ---------------------------------------------------------------------------
+
+/// A command running in the background (its own process group, stdin
+/// /dev/null), e.g. a foreground `ocirun run` the test signals or
+/// kills containers under. Dropping it SIGKILLs the group if it still runs.
+pub struct Background {
+    child: Option<std::process::Child>,
+    out: Option<fs::File>,
+    err: Option<fs::File>,
+    what: String,
+}
+
+impl Background {
+    /// Starts `cmd` with stdout and stderr going to unlinked temporary files
+    /// (read back by [`Background::wait`]).
+    pub fn spawn(cmd: Command) -> Background {
+        let out = anon_file();
+        let err = anon_file();
+        let stdout = Stdio::from(out.try_clone().expect("dup stdout file"));
+        let stderr = Stdio::from(err.try_clone().expect("dup stderr file"));
+        let mut bg = Background::spawn_to(cmd, stdout, stderr);
+        bg.out = Some(out);
+        bg.err = Some(err);
+        bg
+    }
+
+    /// Starts `cmd` with the given stdout and stderr (e.g. a log file).
+    pub fn spawn_to(mut cmd: Command, stdout: Stdio, stderr: Stdio) -> Background {
+        let what = describe(&cmd);
+        cmd.stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0);
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("`{what}`: could not start: {e}"));
+        drop(cmd);
+        Background {
+            child: Some(child),
+            out: None,
+            err: None,
+            what,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("not waited yet").id()
+    }
+
+    /// The exit status if the command has finished.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child
+            .as_mut()
+            .expect("not waited yet")
+            .try_wait()
+            .unwrap_or_else(|e| panic!("waiting for `{}`: {e}", self.what))
+    }
+
+    /// Waits (with the hard timeout) and returns the output; stdout and stderr
+    /// are empty when they were not captured by [`Background::spawn`].
+    /// Panics, after killing the group, if the command hangs.
+    pub fn wait(mut self) -> Output {
+        let start = Instant::now();
+        let status = loop {
+            if let Some(status) = self.try_wait() {
+                break status;
+            }
+            if start.elapsed() >= command_timeout() {
+                self.kill_group();
+                let stdout = self.out.as_ref().map(read_back).unwrap_or_default();
+                let stderr = self.err.as_ref().map(read_back).unwrap_or_default();
+                panic!(
+                    "`{}`: HUNG: still running after {:?}, killed\n--- stdout so far ---\n{}\n--- stderr so far ---\n{}",
+                    self.what,
+                    command_timeout(),
+                    String::from_utf8_lossy(&stdout),
+                    String::from_utf8_lossy(&stderr)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        self.child = None;
+        Output {
+            status,
+            stdout: self.out.as_ref().map(read_back).unwrap_or_default(),
+            stderr: self.err.as_ref().map(read_back).unwrap_or_default(),
+        }
+    }
+
+    fn kill_group(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let pid = child.id() as libc::pid_t;
+            // SAFETY: kill(2) on our own unreaped child's process group / pid.
+            unsafe {
+                libc::kill(-pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
+        self.child = None;
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.kill_group();
+    }
+}
+
+/// Polls `cond` every 10 ms until it returns true or the hard timeout
+/// ([`command_timeout`]) passes; panics with `what` in the latter case. A
+/// bound against hanging, not a timing assertion.
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() >= command_timeout() {
+            panic!("timed out after {:?} waiting for {what}", command_timeout());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Asserts `stderr` is exactly one non-empty line (a trailing newline is
+/// fine) that contains every one of `words`; `context` says what ran.
+pub fn assert_one_line_error(stderr: &str, words: &[&str], context: &str) {
+    let trimmed = stderr.trim_end_matches('\n');
+    assert!(
+        !trimmed.trim().is_empty(),
+        "{context}: expected an error message on stderr, got nothing"
+    );
+    assert_eq!(
+        trimmed.lines().count(),
+        1,
+        "{context}: expected a one-line error, got:\n{stderr}"
+    );
+    for w in words {
+        assert!(
+            trimmed.contains(w),
+            "{context}: error should mention {w:?}, got: {trimmed}"
+        );
+    }
+}
+
+impl Runtime {
+    /// `ocirun state <id>` if it succeeds, `None` if the container does not
+    /// exist (or state fails for another reason).
+    pub fn try_state(&self, id: &str) -> Option<Value> {
+        let out = self.run(&["state", id]);
+        if !out.status.success() {
+            return None;
+        }
+        serde_json::from_slice(&out.stdout).ok()
+    }
+
+    /// Polls `ocirun state <id>` until its status is `status`; returns that
+    /// state. Panics after the hard timeout.
+    pub fn wait_for_status(&self, id: &str, status: &str) -> Value {
+        let mut last = Value::Null;
+        let start = Instant::now();
+        loop {
+            if let Some(state) = self.try_state(id) {
+                if state["status"] == status {
+                    return state;
+                }
+                last = state;
+            }
+            if start.elapsed() >= command_timeout() {
+                panic!("container {id} never reached status {status:?}; last state: {last}");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// `ocirun create --bundle <bundle> <id>` with the command's (and so the
+    /// container's) stdout and stderr appended to the host file `log`, so the
+    /// container's output can be read after `start`. Asserts that create
+    /// succeeds (quoting the log otherwise).
+    pub fn create_logged(&self, bundle: &Bundle, id: &str, log: &Path) {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .unwrap_or_else(|e| panic!("opening {}: {e}", log.display()));
+        let out = Background::spawn_to(
+            self.cmd(&["create", "--bundle", bundle.path(), id]),
+            Stdio::from(file.try_clone().expect("dup log")),
+            Stdio::from(file),
+        )
+        .wait();
+        assert!(
+            out.status.success(),
+            "`ocirun create {id}` failed ({}); log {}:\n{}",
+            out.status,
+            log.display(),
+            fs::read_to_string(log).unwrap_or_default()
+        );
+    }
+}
+
+/// `readlink /proc/self/ns/<kind>` of the test process (the host's namespace).
+pub fn host_ns(kind: &str) -> String {
+    let p = format!("/proc/self/ns/{kind}");
+    fs::read_link(&p)
+        .unwrap_or_else(|e| panic!("readlink {p}: {e}"))
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The value of `key` in a `Key:\tvalue` file like /proc/<pid>/status.
+pub fn status_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(str::trim)
+}
