@@ -389,7 +389,6 @@ fn unknown_id_for_state_start_kill_delete() {
 }
 
 #[test]
-#[ignore = "bug: `delete --force` of an unknown id exits 1; runc 1.1.5 exits 0 (engines rely on it being idempotent)"]
 fn delete_force_of_an_unknown_id_succeeds_like_runc() {
     let rt = Runtime::new();
     let id = unique_id("unknown-force");

@@ -425,7 +425,6 @@ fn state_json_has_the_spec_fields_and_runcs_extras() {
 /// state complies", i.e. the runtime's (runc 1.1.5 prints its own, whatever
 /// the config says), not the bundle's.
 #[test]
-#[ignore = "bug: `state` echoes config.json's ociVersion instead of the runtime's spec version (the one `ocirun --version` prints)"]
 fn state_oci_version_is_the_runtimes_spec_version() {
     let version = run_cmd({
         let mut c = Command::new(OCIRUN);
@@ -575,7 +574,6 @@ fn run_detached_returns_while_the_container_holds_unread_pipes() {
 }
 
 #[test]
-#[ignore = "bug: a created container reads as `running` (and cannot be started) once the ocirun binary that created it is replaced, e.g. by an upgrade or rebuild"]
 fn created_status_does_not_depend_on_the_binary_that_created_it() {
     let rt = Runtime::new();
     let bundle = Bundle::new(&["sleep", "1000"]);
@@ -675,7 +673,6 @@ fn a_missing_cwd_is_created() {
 }
 
 #[test]
-#[ignore = "bug: with root.readonly true (the default spec) a process.cwd missing from the rootfs fails create with EROFS; runc 1.1.5 creates it before the read-only remount"]
 fn a_missing_cwd_is_created_even_with_a_readonly_root() {
     let rt = Runtime::new();
     let mut bundle = Bundle::new(&["pwd"]);

@@ -19,7 +19,6 @@ use ocirun_state_machine::StateRoot;
 use std::path::PathBuf;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
-pub const SPEC_VERSION: &str = "1.3.0";
 
 /// ocirun: run containers from OCI bundles (a drop-in for runc).
 #[derive(Parser, Debug)]
@@ -85,7 +84,7 @@ pub fn main() -> i32 {
         }
     };
     if cli.version {
-        println!("ocirun version {VERSION}\nspec: {SPEC_VERSION}");
+        println!("ocirun version {VERSION}\nspec: {}", crate::SPEC_VERSION);
         return 0;
     }
     let format = if cli.log_format == "json" {

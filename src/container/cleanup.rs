@@ -1,13 +1,32 @@
 //! Undoing a container's host resources, for delete and for a failed create. Each step is
 //! idempotent, so an interrupted cleanup is finished by running it again.
 
+use super::facts::RuntimeFacts;
+use super::state::{store_error, ContainerState};
 use crate::error::Result;
 use crate::executors::cgroups::placement;
+use crate::executors::hooks::{self, Phase};
 use crate::util::proc;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use ocirun_state_machine::{cleanup_plan, ContainerView, Undo};
+use ocirun_state_machine::{cleanup_plan, ContainerHandle, ContainerView, Status, Undo};
 use std::time::{Duration, Instant};
+
+/// Undoes every resource, runs the poststop hooks (spec lifecycle steps 12 and 13) when
+/// asked, and removes the state directory.
+pub fn destroy(handle: ContainerHandle, run_poststop: bool) -> Result<()> {
+    let view = handle.view().clone();
+    undo_all(&view)?;
+    let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
+    if run_poststop && !facts.poststop_hooks.is_empty() {
+        let state = ContainerState::from_view(handle.id(), &view, Status::Stopped);
+        if let Err(e) = hooks::run_all(Phase::Poststop, &facts.poststop_hooks, &state.for_hooks()) {
+            // The spec: a failing poststop hook is a warning, and the lifecycle goes on.
+            tracing::warn!("{e}");
+        }
+    }
+    handle.remove().map_err(store_error)
+}
 
 pub fn undo_all(view: &ContainerView) -> Result<()> {
     for step in cleanup_plan(view) {

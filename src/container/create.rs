@@ -6,7 +6,7 @@
 //! sync channel), then the commit. Any failure undoes everything and removes the state
 //! directory, so a failed create leaves nothing behind.
 
-use super::cleanup::undo_all;
+use super::cleanup::destroy;
 use super::facts::RuntimeFacts;
 use super::state::{store_error, ContainerState};
 use crate::bail;
@@ -91,6 +91,7 @@ pub fn create_serving_terminal(
     );
     let hooks = bundle.spec.hooks().as_ref();
     let facts = RuntimeFacts {
+        runtime_executable: proc::executable_identity("self"),
         cgroup_dirs: placement.directories(),
         poststart_hooks: hooks
             .and_then(|h| h.poststart().clone())
@@ -103,7 +104,7 @@ pub fn create_serving_terminal(
         rootfs: bundle.rootfs.clone(),
         created: time::now_rfc3339_nanos(),
         owner: owner_name(),
-        oci_version: bundle.spec.version().clone(),
+        oci_version: crate::SPEC_VERSION.to_string(),
         annotations: bundle
             .spec
             .annotations()
@@ -314,18 +315,16 @@ impl Creation<'_> {
         )
     }
 
-    /// Undoes a failed create: the init (reaped, as we are its parent), then every
-    /// resource the journal names, then the state directory.
+    /// Undoes a failed create: the init (reaped, as we are its parent), then what the
+    /// journal names. Once the init existed, the lifecycle continues at destroy, so the
+    /// poststop hooks run too (spec lifecycle steps 3 to 5, as runc does).
     fn abandon(&self, handle: ContainerHandle) {
         if let Some(pid) = self.init {
             let _ = kill(pid, Signal::SIGKILL);
             let _ = waitpid(pid, None);
         }
-        if let Err(e) = undo_all(handle.view()) {
+        if let Err(e) = destroy(handle, self.init.is_some()) {
             tracing::warn!("cleaning up after a failed create: {e}");
-        }
-        if let Err(e) = handle.remove() {
-            tracing::warn!("removing the state directory after a failed create: {e}");
         }
     }
 }

@@ -1,29 +1,21 @@
-//! `delete`: journal the intent, stop what is left of the container, undo every resource
-//! the journal names, run the poststop hooks, and remove the state directory.
+//! `delete`: journal the intent, then destroy the container (see `cleanup::destroy`).
 
-use super::cleanup::undo_all;
-use super::facts::RuntimeFacts;
+use super::cleanup::destroy;
 use super::observe::current_status;
-use super::state::{store_error, ContainerState};
+use super::state::store_error;
 use crate::error::Result;
-use crate::executors::hooks::{self, Phase};
-use ocirun_state_machine::{Operation, StateRoot, Status};
+use ocirun_state_machine::{Operation, StateRoot, StoreError};
 
 pub fn delete(root: &StateRoot, id: &str, force: bool) -> Result<()> {
-    let mut handle = root.lock(id).map_err(store_error)?;
+    let mut handle = match root.lock(id) {
+        Ok(handle) => handle,
+        // runc: deleting what is not there with --force succeeds, so engines may repeat it.
+        Err(StoreError::NotFound { .. }) if force => return Ok(()),
+        Err(error) => return Err(store_error(error)),
+    };
     let status = current_status(handle.view(), false);
     handle
         .begin(Operation::Delete { force }, status)
         .map_err(store_error)?;
-    let view = handle.view().clone();
-    undo_all(&view)?;
-    let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
-    if !facts.poststop_hooks.is_empty() {
-        let state = ContainerState::from_view(id, &view, Status::Stopped);
-        if let Err(e) = hooks::run_all(Phase::Poststop, &facts.poststop_hooks, &state.for_hooks()) {
-            // The spec: a failing poststop hook is a warning, and delete goes on.
-            tracing::warn!("{e}");
-        }
-    }
-    handle.remove().map_err(store_error)
+    destroy(handle, true)
 }

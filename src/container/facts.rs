@@ -7,6 +7,11 @@ use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuntimeFacts {
+    /// (device, inode) of the runtime binary that created the container. The init runs
+    /// it until it execs the program, whatever binary later commands are (an upgrade
+    /// replaces the file, not the inode the init runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_executable: Option<(u64, u64)>,
     /// The container's cgroup directory in each hierarchy.
     #[serde(default)]
     pub cgroup_dirs: Vec<PathBuf>,

@@ -1,12 +1,15 @@
 //! The live side of status: /proc answers whether the init lives and whether it is
 //! still the runtime waiting for `start`.
 
+use super::facts::RuntimeFacts;
 use crate::util::proc;
 use ocirun_state_machine::{derive_status, ContainerView, Observer, Status};
 
 pub struct LiveObserver {
     pub lock_held_elsewhere: bool,
     pub init: Option<(i32, u64)>,
+    /// The binary the init runs until it execs the program (see `RuntimeFacts`).
+    pub runtime_executable: Option<(u64, u64)>,
 }
 
 impl Observer for LiveObserver {
@@ -19,7 +22,13 @@ impl Observer for LiveObserver {
     }
 
     fn init_waiting_for_start(&self) -> bool {
-        self.init.is_some_and(|(pid, _)| proc::runs_our_binary(pid))
+        let Some((pid, _)) = self.init else {
+            return false;
+        };
+        let runtime = self
+            .runtime_executable
+            .or_else(|| proc::executable_identity("self"));
+        runtime.is_some() && proc::executable_identity(&pid.to_string()) == runtime
     }
 }
 
@@ -29,6 +38,7 @@ pub fn current_status(view: &ContainerView, lock_held_elsewhere: bool) -> Status
     let observer = LiveObserver {
         lock_held_elsewhere,
         init: view.init_process(),
+        runtime_executable: RuntimeFacts::from_metadata(view.metadata.as_ref()).runtime_executable,
     };
     derive_status(view, &observer)
 }

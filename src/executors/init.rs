@@ -116,7 +116,11 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         channel.expect(Message::Proceed)?;
     }
     if let Some(list) = hooks.and_then(|h| h.create_container().as_deref()) {
-        hooks::run_all(Phase::CreateContainer, list, &state_json)?;
+        hooks::run_all(
+            Phase::CreateContainer,
+            list,
+            &as_seen_inside(&state_json, "creating"),
+        )?;
     }
     rootfs::enter(plan.rootfs, plan.no_pivot)?;
     let process = spec
@@ -130,13 +134,14 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
             .map(|b| (b.height() as u16, b.width() as u16));
         super::console::attach_terminal(socket, size)?;
     }
-    rootfs::finish(spec)?;
-    process::apply_limits(process)?;
+    // Before the root turns read-only: runc creates a missing cwd too.
     let cwd = process.cwd();
     if !cwd.exists() {
         std::fs::create_dir_all(cwd)
             .with_context(|| format!("process.cwd: creating {}", cwd.display()))?;
     }
+    rootfs::finish(spec)?;
+    process::apply_limits(process)?;
     let program = process::find_program(process)?;
     let args = process.args().as_deref().unwrap_or_default();
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
@@ -162,7 +167,8 @@ fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
         .as_ref()
         .and_then(|h| h.start_container().as_deref())
     {
-        if let Err(e) = hooks::run_all(Phase::StartContainer, list, &prepared.state_json) {
+        let state = as_seen_inside(&prepared.state_json, "created");
+        if let Err(e) = hooks::run_all(Phase::StartContainer, list, &state) {
             return e;
         }
     }
@@ -175,6 +181,17 @@ fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
         "exec {}: {err}",
         prepared.program.to_string_lossy()
     ))
+}
+
+/// The state for hooks that run in the container: the pid as the container sees it (1
+/// with a new pid namespace) and the status at that point, as runc passes them.
+fn as_seen_inside(state_json: &[u8], status: &str) -> Vec<u8> {
+    let Ok(mut state) = serde_json::from_slice::<serde_json::Value>(state_json) else {
+        return state_json.to_vec();
+    };
+    state["pid"] = serde_json::Value::from(std::process::id());
+    state["status"] = serde_json::Value::from(status);
+    serde_json::to_vec(&state).unwrap_or_else(|_| state_json.to_vec())
 }
 
 /// The home directory of `uid` from the container's /etc/passwd, or "/" as runc does.

@@ -33,15 +33,10 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
     }
 }
 
-/// True when the process still runs this very binary: the init has not yet exec'd the
-/// container's program.
-pub fn runs_our_binary(pid: i32) -> bool {
-    let ours = fs::metadata("/proc/self/exe");
-    let theirs = fs::metadata(format!("/proc/{pid}/exe"));
-    match (ours, theirs) {
-        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
-        _ => false,
-    }
+/// The (device, inode) of the program `pid` runs ("self" for us).
+pub fn executable_identity(pid: &str) -> Option<(u64, u64)> {
+    let meta = fs::metadata(format!("/proc/{pid}/exe")).ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 #[cfg(test)]
@@ -60,6 +55,9 @@ mod tests {
         let start = start_time(pid).expect("own stat");
         assert!(is_alive(pid, start));
         assert!(!is_alive(pid, start + 1));
-        assert!(runs_our_binary(pid));
+        assert_eq!(
+            executable_identity("self"),
+            executable_identity(&pid.to_string())
+        );
     }
 }
