@@ -227,8 +227,7 @@ mod tests {
             r#"{{{BASE},"linux":{{"namespaces":[{{"type":"mount"}},{{"type":"bogus"}}]}}}}"#
         );
         let error = crate::config::parse(json.as_bytes())
-            .err()
-            .expect("fails")
+            .expect_err("fails")
             .to_string();
         assert!(error.contains("linux.namespaces[1].type"), "{error}");
     }
