@@ -5,11 +5,22 @@
 use crate::util::time::now_rfc3339_nanos;
 use std::fmt::Write as _;
 use std::io::Write;
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::Mutex;
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
+
+static LOG_FD: AtomicI32 = AtomicI32::new(-1);
+
+/// The `--log` file's descriptor, which the container's init keeps (until exec) so it
+/// can log its setup too.
+pub fn log_fd() -> Option<RawFd> {
+    let fd = LOG_FD.load(Ordering::Relaxed);
+    (fd >= 0).then_some(fd)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -27,12 +38,14 @@ struct LineLogger {
 /// `--debug`) go to stderr.
 pub fn init(log: Option<&Path>, format: Format, debug: bool) -> std::io::Result<()> {
     let out: Box<dyn Write + Send> = match log {
-        Some(path) => Box::new(
-            std::fs::OpenOptions::new()
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
-                .open(path)?,
-        ),
+                .open(path)?;
+            LOG_FD.store(file.as_raw_fd(), Ordering::Relaxed);
+            Box::new(file)
+        }
         None => Box::new(std::io::stderr()),
     };
     let max_level = if debug {

@@ -64,6 +64,7 @@ pub fn create_serving_terminal(
 ) -> Result<Created> {
     validate_id(id).map_err(Error::new)?;
     let bundle = Bundle::load(&options.bundle)?;
+    tracing::debug!("create {id}: bundle {} loaded", bundle.dir.display());
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
     let (console, ours) = match (&options.console_socket, terminal) {
@@ -158,11 +159,13 @@ impl Creation<'_> {
                 })
                 .map_err(store_error)
         })?;
+        tracing::debug!("create {}: state directory and cgroups ready", handle.id());
         let gate = start_gate::listen_in(handle.dir())?;
         let console = self.console.take();
         let (parent_end, child_end) = sync::pair()?;
         let pid = self.clone_init(&gate, &child_end, console.as_ref().map(|c| c.as_raw_fd()))?;
         self.init = Some(pid);
+        tracing::debug!("create {}: init cloned, pid {pid}", handle.id());
         drop(child_end);
         drop(gate);
         drop(console);
@@ -177,6 +180,7 @@ impl Creation<'_> {
             })
             .map_err(store_error)?;
         self.prepare_init(pid, &parent_end, handle)?;
+        tracing::debug!("create {}: init ready", handle.id());
         if let Some(path) = &self.options.pid_file {
             write_pid_file(path, pid)?;
         }
@@ -240,6 +244,7 @@ impl Creation<'_> {
                 };
                 let mut keep = vec![child_end.raw_fd(), gate.raw_fd()];
                 keep.extend(console);
+                keep.extend(crate::logging::log_fd());
                 init::run(&plan, child_end, gate, &keep)
             }
         }

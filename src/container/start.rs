@@ -22,6 +22,7 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
         });
         return Err(error.wrap(format!("starting container {id:?}")));
     }
+    tracing::debug!("start {id}: the program runs");
     handle
         .record(Record::Commit {
             status: Status::Running,

@@ -106,7 +106,9 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         new_cgroup_namespace: plan.namespaces.new_cgroup,
         new_user_namespace: plan.namespaces.new_user(),
     };
+    tracing::debug!("init: namespaces and cgroups joined");
     rootfs.prepare()?;
+    tracing::debug!("init: rootfs mounted");
     let hooks = spec.hooks().as_ref();
     #[allow(deprecated)]
     let runtime_hooks =
@@ -154,6 +156,7 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         envp: process::c_strings(&env)?,
         state_json,
     };
+    tracing::debug!("init: root filesystem entered and finished");
     process::become_user(process)?;
     process::enter_cwd(process)?;
     Ok(prepared)
