@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod exec;
 mod kill;
 mod list;
 mod run;
@@ -63,7 +64,7 @@ pub enum Command {
     List(list::List),
     Kill(kill::Kill),
     Delete(delete::Delete),
-    Exec(unimplemented::NotImplemented),
+    Exec(exec::Exec),
     Ps(unimplemented::NotImplemented),
     Pause(unimplemented::NotImplemented),
     Resume(unimplemented::NotImplemented),
@@ -127,7 +128,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::List(args) => args.run(&root()?),
         Command::Kill(args) => args.run(&root()?),
         Command::Delete(args) => args.run(&root()?),
-        Command::Exec(_) => unimplemented::fail("exec"),
+        Command::Exec(args) => args.run(&root()?),
         Command::Ps(_) => unimplemented::fail("ps"),
         Command::Pause(_) => unimplemented::fail("pause"),
         Command::Resume(_) => unimplemented::fail("resume"),

@@ -93,6 +93,7 @@ pub fn create_serving_terminal(
     let hooks = bundle.spec.hooks().as_ref();
     let facts = RuntimeFacts {
         runtime_executable: proc::executable_identity("self"),
+        process: serde_json::to_value(process).ok(),
         cgroup_dirs: placement.directories(),
         poststart_hooks: hooks
             .and_then(|h| h.poststart().clone())
@@ -335,7 +336,7 @@ impl Creation<'_> {
 }
 
 /// Written atomically, as engines read it the moment `create` returns.
-fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
+pub(super) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| Error::new(format!("--pid-file {}: not a file path", path.display())))?;

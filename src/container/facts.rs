@@ -15,6 +15,10 @@ pub struct RuntimeFacts {
     /// The container's cgroup directory in each hierarchy.
     #[serde(default)]
     pub cgroup_dirs: Vec<PathBuf>,
+    /// The container's process config, the base of every `exec` (config.json may change
+    /// after create, which must not matter).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<serde_json::Value>,
     /// Run by `start`: config.json may have changed since create, which must not matter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub poststart_hooks: Vec<Hook>,

@@ -4,7 +4,9 @@
 pub mod cleanup;
 pub mod create;
 pub mod delete;
+pub mod exec;
 pub mod facts;
+pub mod foreground;
 pub mod kill;
 pub mod observe;
 pub mod run;
@@ -13,6 +15,7 @@ pub mod state;
 
 pub use create::{create, create_serving_terminal, CreateOptions, Created};
 pub use delete::delete;
+pub use exec::{exec, ExecRequest};
 pub use kill::kill;
 pub use run::run;
 pub use start::start;

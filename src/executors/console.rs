@@ -12,7 +12,12 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, Winsize);
 
 /// In the init, after pivot_root: makes the pty, hands the master over, and takes the slave.
-pub fn attach_terminal(console_socket: RawFd, size: Option<(u16, u16)>) -> Result<()> {
+/// `is_init`: the container's first terminal also becomes its /dev/console.
+pub fn attach_terminal(
+    console_socket: RawFd,
+    size: Option<(u16, u16)>,
+    is_init: bool,
+) -> Result<()> {
     let master = posix_openpt(OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC)
         .context("opening /dev/ptmx")?;
     grantpt(&master).context("grantpt")?;
@@ -48,7 +53,9 @@ pub fn attach_terminal(console_socket: RawFd, size: Option<(u16, u16)>) -> Resul
         return Err(std::io::Error::last_os_error()).context("making the terminal controlling");
     }
     drop(slave);
-    bind_dev_console(&name);
+    if is_init {
+        bind_dev_console(&name);
+    }
     Ok(())
 }
 

@@ -3,15 +3,15 @@
 //! exits after reporting why it could not.
 
 use super::cgroups::Placement;
+use super::descriptors;
 use super::hooks::{self, Phase};
 use super::namespaces::{clone_flag, NamespacePlan};
-use super::process;
+use super::process::{self, exit_child};
 use super::rootfs::{self, Rootfs};
 use super::start_gate::{self, Listener};
 use super::sync::{Channel, Message};
 use crate::error::{Context, Error, Result};
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use std::ffi::CString;
 use std::os::fd::RawFd;
 use std::path::Path;
 
@@ -35,32 +35,30 @@ pub struct InitPlan<'a> {
 
 /// Entry point of the child. `keep` are the descriptors the init needs until exec.
 pub fn run(plan: &InitPlan, channel: &Channel, gate: &Listener, keep: &[RawFd]) -> ! {
-    close_inherited_fds(plan.preserve_fds, keep);
+    descriptors::close_inherited_fds(plan.preserve_fds, keep);
     let prepared = match set_up(plan, channel) {
         Ok(prepared) => prepared,
         Err(error) => {
             let _ = channel.send(&Message::Failed(error.to_string()));
-            exit(1);
+            exit_child(1);
         }
     };
     if channel.send(&Message::Ready).is_err() || channel.expect(Message::Proceed).is_err() {
         // The runtime died before committing the container: nobody will ever start us.
-        exit(1);
+        exit_child(1);
     }
     exit_on_termination_signals();
     let mut connection = match gate.wait_for_start(plan.owner_uid) {
         Ok(connection) => connection,
-        Err(_) => exit(1),
+        Err(_) => exit_child(1),
     };
     let error = start_program(plan, &prepared);
     start_gate::report_failure(&mut connection, &error);
-    exit(127);
+    exit_child(127);
 }
 
 struct Prepared {
-    program: CString,
-    argv: Vec<CString>,
-    envp: Vec<CString>,
+    program: process::Program,
     state_json: Vec<u8>,
 }
 
@@ -134,7 +132,7 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
             .console_size()
             .as_ref()
             .map(|b| (b.height() as u16, b.width() as u16));
-        super::console::attach_terminal(socket, size)?;
+        super::console::attach_terminal(socket, size, true)?;
     }
     // Before the root turns read-only: runc creates a missing cwd too.
     let cwd = process.cwd();
@@ -144,16 +142,8 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
     }
     rootfs::finish(spec)?;
     process::apply_limits(process)?;
-    let program = process::find_program(process)?;
-    let args = process.args().as_deref().unwrap_or_default();
-    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
-    if !env.iter().any(|e| e.starts_with("HOME=")) {
-        env.push(format!("HOME={}", home_of(process.user().uid())));
-    }
     let prepared = Prepared {
-        program: process::c_path(&program)?,
-        argv: process::c_strings(args)?,
-        envp: process::c_strings(&env)?,
+        program: process::Program::resolve(process)?,
         state_json,
     };
     tracing::debug!("init: root filesystem entered and finished");
@@ -176,14 +166,10 @@ fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
         }
     }
     reset_signal_handlers();
-    if let Err(e) = hand_over_fds(plan.preserve_fds) {
+    if let Err(e) = descriptors::hand_over_fds(plan.preserve_fds) {
         return e;
     }
-    let err = nix::unistd::execve(&prepared.program, &prepared.argv, &prepared.envp).unwrap_err();
-    Error::new(format!(
-        "exec {}: {err}",
-        prepared.program.to_string_lossy()
-    ))
+    prepared.program.exec()
 }
 
 /// The state for hooks that run in the container: the pid as the container sees it (1
@@ -195,19 +181,6 @@ fn as_seen_inside(state_json: &[u8], status: &str) -> Vec<u8> {
     state["pid"] = serde_json::Value::from(std::process::id());
     state["status"] = serde_json::Value::from(status);
     serde_json::to_vec(&state).unwrap_or_else(|_| state_json.to_vec())
-}
-
-/// The home directory of `uid` from the container's /etc/passwd, or "/" as runc does.
-fn home_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            (fields.len() >= 6 && fields[2].parse() == Ok(uid)).then(|| fields[5].to_string())
-        })
-        .next()
-        .unwrap_or_else(|| "/".to_string())
 }
 
 fn enter_time_namespace(spec: &Spec) -> Result<()> {
@@ -248,45 +221,6 @@ fn set_domainname(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// The init inherited every descriptor of the runtime (the state lock among them, which
-/// would block every later command on this container). Keep stdio, the preserved fds
-/// and our channels; close the rest.
-fn close_inherited_fds(preserve_fds: i32, keep: &[RawFd]) {
-    let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    let fds: Vec<RawFd> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-        .collect();
-    for fd in fds {
-        if fd > 2 + preserve_fds && !keep.contains(&fd) {
-            let _ = nix::unistd::close(fd);
-        }
-    }
-}
-
-/// Right before exec: preserved fds stay open across it, every other descriptor closes.
-fn hand_over_fds(preserve_fds: i32) -> Result<()> {
-    for fd in 3..3 + preserve_fds {
-        // SAFETY: F_SETFD on a descriptor number changes only its flags; a closed one
-        // just fails with EBADF.
-        unsafe { libc::fcntl(fd, libc::F_SETFD, 0) };
-    }
-    // SAFETY: close_range only changes descriptor flags in this process.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_close_range,
-            (3 + preserve_fds) as libc::c_uint,
-            libc::c_uint::MAX,
-            libc::CLOSE_RANGE_CLOEXEC,
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("marking descriptors close-on-exec");
-    }
-    Ok(())
-}
-
 const TERMINATION_SIGNALS: [libc::c_int; 7] = [
     libc::SIGHUP,
     libc::SIGINT,
@@ -321,10 +255,4 @@ fn reset_signal_handlers() {
         // SAFETY: restores the default disposition.
         unsafe { libc::signal(signal, libc::SIG_DFL) };
     }
-}
-
-fn exit(code: i32) -> ! {
-    // SAFETY: _exit ends the child without running the parent's atexit handlers or
-    // flushing buffers that belong to the parent.
-    unsafe { libc::_exit(code) }
 }

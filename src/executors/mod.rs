@@ -5,7 +5,9 @@
 pub mod capabilities;
 pub mod cgroups;
 pub mod console;
+pub mod descriptors;
 pub mod devices;
+pub mod exec_process;
 pub mod hooks;
 pub mod init;
 pub mod mount_options;

@@ -147,13 +147,65 @@ fn check_executable(path: &Path) -> Result<PathBuf> {
     }
 }
 
-pub fn c_strings<S: AsRef<[u8]>>(items: impl IntoIterator<Item = S>) -> Result<Vec<CString>> {
+/// The program a process execs, resolved inside the container before the process
+/// gives up its privileges (so a missing program is reported by create or exec).
+pub struct Program {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+impl Program {
+    /// Finds `args[0]` and fixes the environment (HOME from the container's /etc/passwd
+    /// when unset, as runc does). Call inside the container's mount namespace.
+    pub fn resolve(process: &Process) -> Result<Program> {
+        let path = find_program(process)?;
+        let args = process.args().as_deref().unwrap_or_default();
+        let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+        if !env.iter().any(|e| e.starts_with("HOME=")) {
+            env.push(format!("HOME={}", home_of(process.user().uid())));
+        }
+        Ok(Program {
+            path: c_path(&path)?,
+            argv: c_strings(args)?,
+            envp: c_strings(&env)?,
+        })
+    }
+
+    /// execve; returns only the reason it failed.
+    pub fn exec(&self) -> crate::error::Error {
+        let err = nix::unistd::execve(&self.path, &self.argv, &self.envp).unwrap_err();
+        crate::error::Error::new(format!("exec {}: {err}", self.path.to_string_lossy()))
+    }
+}
+
+/// The home directory of `uid` from the container's /etc/passwd, or "/" as runc does.
+fn home_of(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(':').collect();
+            (fields.len() >= 6 && fields[2].parse() == Ok(uid)).then(|| fields[5].to_string())
+        })
+        .next()
+        .unwrap_or_else(|| "/".to_string())
+}
+
+/// Ends a child of the runtime without running exit handlers or flushing buffers that
+/// belong to the parent.
+pub fn exit_child(code: i32) -> ! {
+    // SAFETY: _exit ends this process at once; nothing of ours needs to run.
+    unsafe { libc::_exit(code) }
+}
+
+fn c_strings<S: AsRef<[u8]>>(items: impl IntoIterator<Item = S>) -> Result<Vec<CString>> {
     items
         .into_iter()
         .map(|s| CString::new(s.as_ref().to_vec()).context("argument contains a NUL byte"))
         .collect()
 }
 
-pub fn c_path(path: &Path) -> Result<CString> {
+fn c_path(path: &Path) -> Result<CString> {
     CString::new(path.as_os_str().as_bytes()).context("path contains a NUL byte")
 }
