@@ -63,8 +63,9 @@ pub fn create_serving_terminal(
     serve_terminal: bool,
 ) -> Result<Created> {
     validate_id(id).map_err(Error::new)?;
-    let bundle = Bundle::load(&options.bundle)?;
+    let mut bundle = Bundle::load(&options.bundle)?;
     tracing::debug!("create {id}: bundle {} loaded", bundle.dir.display());
+    let listen_fds = hand_on_socket_activation(&mut bundle);
     let process = bundle.spec.process().as_ref().expect("validated");
     let terminal = process.terminal().unwrap_or(false);
     let (console, ours) = match (&options.console_socket, terminal) {
@@ -123,6 +124,7 @@ pub fn create_serving_terminal(
         namespaces: &namespaces,
         placement: &placement,
         options,
+        listen_fds,
         init: None,
         born_in_unified: false,
     };
@@ -144,6 +146,8 @@ struct Creation<'a> {
     placement: &'a Placement,
     options: &'a CreateOptions,
     console: Option<UnixStream>,
+    /// Socket-activation descriptors handed on to the container (before the preserved ones).
+    listen_fds: i32,
     init: Option<Pid>,
     /// The kernel placed the init in the cgroup2 directory at clone (CLONE_INTO_CGROUP).
     born_in_unified: bool,
@@ -237,7 +241,7 @@ impl Creation<'_> {
                     placement: self.placement,
                     no_pivot: self.options.no_pivot,
                     new_keyring: !self.options.no_new_keyring,
-                    preserve_fds: self.options.preserve_fds,
+                    preserve_fds: self.listen_fds + self.options.preserve_fds,
                     owner_uid: nix::unistd::geteuid().as_raw(),
                     console,
                     terminal: process.terminal().unwrap_or(false),
@@ -333,6 +337,30 @@ impl Creation<'_> {
             tracing::warn!("cleaning up after a failed create: {e}");
         }
     }
+}
+
+/// systemd socket activation: when systemd passed us listening sockets (fds 3.. with
+/// LISTEN_FDS, for our pid in LISTEN_PID), the container gets them, and its environment
+/// says so for its own pid 1, as runc does. Returns how many.
+fn hand_on_socket_activation(bundle: &mut Bundle) -> i32 {
+    let for_us = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.parse::<u32>().ok())
+        == Some(std::process::id());
+    let count = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|n| n.parse::<i32>().ok())
+        .unwrap_or(0);
+    if !for_us || count <= 0 {
+        return 0;
+    }
+    if let Some(process) = bundle.spec.process_mut().as_mut() {
+        let env = process.env_mut().get_or_insert_with(Vec::new);
+        env.retain(|e| !e.starts_with("LISTEN_FDS=") && !e.starts_with("LISTEN_PID="));
+        env.push(format!("LISTEN_FDS={count}"));
+        env.push("LISTEN_PID=1".to_string());
+    }
+    count
 }
 
 /// Written atomically, as engines read it the moment `create` returns.
