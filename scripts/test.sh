@@ -66,5 +66,5 @@ done
 DONE+=(prerequisites)
 
 step fmt cargo fmt --all -- --check
-step clippy cargo clippy --workspace --all-targets -- -D warnings
-step test cargo test --workspace
+step clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
+step test cargo test --workspace --all-features

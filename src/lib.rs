@@ -9,6 +9,7 @@ pub mod config;
 pub mod container;
 pub mod error;
 pub mod executors;
+pub mod fault;
 pub mod fuzzing;
 pub mod logging;
 pub mod spec_template;

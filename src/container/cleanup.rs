@@ -6,6 +6,7 @@ use super::state::{store_error, ContainerState};
 use crate::error::Result;
 use crate::executors::cgroups::placement;
 use crate::executors::hooks::{self, Phase};
+use crate::fault;
 use crate::util::proc;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 pub fn destroy(handle: ContainerHandle, run_poststop: bool) -> Result<()> {
     let view = handle.view().clone();
     undo_all(&view)?;
+    fault::point("delete:after-undo");
     let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
     if run_poststop && !facts.poststop_hooks.is_empty() {
         let state = ContainerState::from_view(handle.id(), &view, Status::Stopped);
@@ -25,6 +27,7 @@ pub fn destroy(handle: ContainerHandle, run_poststop: bool) -> Result<()> {
             tracing::warn!("{e}");
         }
     }
+    fault::point("delete:before-remove");
     handle.remove().map_err(store_error)
 }
 

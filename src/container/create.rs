@@ -19,6 +19,7 @@ use crate::executors::namespaces::{self, NamespacePlan};
 use crate::executors::spawn::{clone_into_cgroup, write_id_maps, Forked};
 use crate::executors::start_gate;
 use crate::executors::sync::{self, Channel, Message};
+use crate::fault;
 use crate::util::{proc, time};
 use nix::sched::CloneFlags;
 use nix::sys::signal::{kill, Signal};
@@ -155,6 +156,7 @@ struct Creation<'a> {
 
 impl Creation<'_> {
     fn build(&mut self, handle: &mut ContainerHandle) -> Result<Pid> {
+        fault::point("create:after-intent");
         self.placement.create(|dir| {
             handle
                 .record(Record::Acquired {
@@ -165,12 +167,14 @@ impl Creation<'_> {
                 .map_err(store_error)
         })?;
         tracing::debug!("create {}: state directory and cgroups ready", handle.id());
+        fault::point("create:after-cgroups");
         let gate = start_gate::listen_in(handle.dir())?;
         let console = self.console.take();
         let (parent_end, child_end) = sync::pair()?;
         let pid = self.clone_init(&gate, &child_end, console.as_ref().map(|c| c.as_raw_fd()))?;
         self.init = Some(pid);
         tracing::debug!("create {}: init cloned, pid {pid}", handle.id());
+        fault::point("create:after-clone");
         drop(child_end);
         drop(gate);
         drop(console);
@@ -184,16 +188,19 @@ impl Creation<'_> {
                 },
             })
             .map_err(store_error)?;
+        fault::point("create:after-init-recorded");
         self.prepare_init(pid, &parent_end, handle)?;
         tracing::debug!("create {}: init ready", handle.id());
         if let Some(path) = &self.options.pid_file {
             write_pid_file(path, pid)?;
         }
+        fault::point("create:before-commit");
         handle
             .record(Record::Commit {
                 status: Status::Created,
             })
             .map_err(store_error)?;
+        fault::point("create:after-commit");
         parent_end.send(&Message::Proceed)?;
         Ok(pid)
     }

@@ -6,6 +6,7 @@ use super::observe::current_status;
 use super::state::store_error;
 use crate::error::{Context, Result};
 use crate::executors::cgroups::placement::read_pids;
+use crate::fault;
 use nix::sys::signal::{kill as send_signal, Signal};
 use nix::unistd::Pid;
 use ocirun_state_machine::{plan, Operation, StateRoot, StoreError};
@@ -34,6 +35,7 @@ pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()>
             let _ = send_signal(Pid::from_raw(member), signal);
         }
     }
+    fault::point("kill:before-signal");
     send_signal(Pid::from_raw(pid), signal)
         .with_context(|| format!("sending {signal} to container {id:?}"))
 }

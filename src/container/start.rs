@@ -8,6 +8,7 @@ use super::state::{store_error, ContainerState};
 use crate::error::Result;
 use crate::executors::hooks::{self, Phase};
 use crate::executors::start_gate;
+use crate::fault;
 use ocirun_state_machine::{Operation, Record, StateRoot, Status};
 
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
@@ -16,6 +17,7 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     handle
         .begin(Operation::Start, status)
         .map_err(store_error)?;
+    fault::point("start:after-intent");
     if let Err(error) = start_gate::release(handle.dir()) {
         let _ = handle.record(Record::Abort {
             reason: error.to_string(),
@@ -23,11 +25,13 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
         return Err(error.wrap(format!("starting container {id:?}")));
     }
     tracing::debug!("start {id}: the program runs");
+    fault::point("start:after-release");
     handle
         .record(Record::Commit {
             status: Status::Running,
         })
         .map_err(store_error)?;
+    fault::point("start:after-commit");
     let _ = std::fs::remove_file(handle.dir().join(start_gate::SOCKET_NAME));
     let facts = RuntimeFacts::from_metadata(handle.view().metadata.as_ref());
     if !facts.poststart_hooks.is_empty() {

@@ -126,6 +126,28 @@ impl Drop for PendingDir {
     }
 }
 
+/// The creator's pid when `name` is a pending directory of a `create` of `id`.
+pub(crate) fn pending_dir_of(name: &str, id: &str) -> Option<u32> {
+    let rest = name.strip_prefix('.')?;
+    let mut parts = rest.rsplitn(3, '.');
+    let _nanos: u128 = parts.next()?.parse().ok()?;
+    let pid: u32 = parts.next()?.parse().ok()?;
+    let id_part = parts.next()?;
+    (!id_part.is_empty() && id.starts_with(id_part)).then_some(pid)
+}
+
+/// True when nobody builds the pending directory any more: its creator holds the lock
+/// for as long as it works on it.
+pub(crate) fn pending_dir_abandoned(dir: &Path, creator: u32) -> bool {
+    use fs2::FileExt;
+    match File::open(dir.join(crate::store::LOCK_FILE)) {
+        Ok(lock) => lock.try_lock_exclusive().is_ok(),
+        // Killed between mkdir and creating the lock: only the creator's pid can tell.
+        Err(error) if is_missing(&error) => !Path::new(&format!("/proc/{creator}")).exists(),
+        Err(_) => false,
+    }
+}
+
 fn pending_name(id: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -141,6 +163,29 @@ fn pending_name(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pending_names_are_recognised_for_their_id_only() {
+        let name = pending_name("web.1");
+        assert_eq!(pending_dir_of(&name, "web.1"), Some(std::process::id()));
+        assert_eq!(pending_dir_of(&name, "db"), None);
+        assert_eq!(pending_dir_of(".web.1", "web.1"), None);
+        assert_eq!(pending_dir_of("web.1.2.3", "web.1"), None);
+    }
+
+    #[test]
+    fn a_locked_pending_dir_is_not_abandoned() {
+        use fs2::FileExt;
+        let root = tempfile::tempdir().unwrap();
+        let pending = PendingDir::create(root.path(), "x").unwrap();
+        let lock =
+            create_private_file(&pending.path().join(crate::store::LOCK_FILE), false).unwrap();
+        lock.lock_exclusive().unwrap();
+        let pid = pending_dir_of(pending.name(), "x").unwrap();
+        assert!(!pending_dir_abandoned(pending.path(), pid));
+        drop(lock);
+        assert!(pending_dir_abandoned(pending.path(), pid));
+    }
 
     #[test]
     fn pending_names_fit_in_a_path_component() {

@@ -286,6 +286,41 @@ impl StateRoot {
         Ok((ContainerView::replay(&records), in_progress))
     }
 
+    /// Removes the half-built directories a `create` of `id` left when it was killed
+    /// before renaming its directory into place (they hold no resource: nothing is
+    /// acquired before the rename). A directory is abandoned when its lock can be taken,
+    /// or, if the lock was never made, when the pid in its name is gone. Returns how many
+    /// were removed.
+    pub fn remove_abandoned(&self, id: &str) -> Result<usize, StoreError> {
+        crate::id::validate_id(id).map_err(StoreError::InvalidId)?;
+        let context = || format!("listing {}", self.path.display());
+        let entries = match fs::read_dir(&self.path) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(error) => return Err(io_context(context)(error)),
+        };
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry.map_err(io_context(context))?;
+            let Ok(name) = entry.file_name().into_string() else {
+                continue;
+            };
+            if fs_ops::pending_dir_of(&name, id)
+                .is_some_and(|pid| fs_ops::pending_dir_abandoned(&entry.path(), pid))
+            {
+                let path = entry.path();
+                match fs::remove_dir_all(&path) {
+                    Ok(()) => removed += 1,
+                    Err(error) if error.kind() == io::ErrorKind::NotFound => {}
+                    Err(error) => {
+                        return Err(io_context(|| format!("removing {}", path.display()))(error))
+                    }
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// The ids of every container directory, sorted; temporary directories are skipped.
     pub fn ids(&self) -> Result<Vec<String>, StoreError> {
         let context = || format!("listing {}", self.path.display());

@@ -1,0 +1,33 @@
+//! Named crash points for the crash-consistency tests. Built with the `fault-injection`
+//! feature, `OCIRUN_FAULT=<name>` makes the runtime SIGKILL itself when it reaches that
+//! point (a kill -9 at exactly that instant). Without the feature, a point is nothing.
+
+/// Every point, in the order a lifecycle passes them; tests walk this list.
+pub const POINTS: &[&str] = &[
+    "create:after-intent",
+    "create:after-cgroups",
+    "create:after-clone",
+    "create:after-init-recorded",
+    "create:before-commit",
+    "create:after-commit",
+    "start:after-intent",
+    "start:after-release",
+    "start:after-commit",
+    "kill:before-signal",
+    "delete:after-intent",
+    "delete:after-undo",
+    "delete:before-remove",
+];
+
+#[cfg(feature = "fault-injection")]
+pub fn point(name: &str) {
+    debug_assert!(POINTS.contains(&name), "unlisted fault point {name}");
+    if std::env::var("OCIRUN_FAULT").is_ok_and(|wanted| wanted == name) {
+        // SAFETY: kill(2) of ourselves; SIGKILL cannot be caught, as in a real kill -9.
+        unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
+    }
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn point(_name: &str) {}
