@@ -19,9 +19,20 @@ pub const POINTS: &[&str] = &[
     "delete:before-remove",
 ];
 
+/// Points in the container's init (the init dies, not the runtime).
+pub const INIT_POINTS: &[&str] = &[
+    "init:after-namespaces",
+    "init:after-rootfs",
+    "init:before-ready",
+    "init:waiting-for-start",
+];
+
 #[cfg(feature = "fault-injection")]
 pub fn point(name: &str) {
-    debug_assert!(POINTS.contains(&name), "unlisted fault point {name}");
+    debug_assert!(
+        POINTS.contains(&name) || INIT_POINTS.contains(&name),
+        "unlisted fault point {name}"
+    );
     if std::env::var("OCIRUN_FAULT").is_ok_and(|wanted| wanted == name) {
         // SAFETY: kill(2) of ourselves; SIGKILL cannot be caught, as in a real kill -9.
         unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };

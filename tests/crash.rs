@@ -125,3 +125,46 @@ fn a_crashed_create_never_starts() {
         assert_no_leaks(&rt, &bundle, &[&id]);
     }
 }
+
+#[test]
+fn an_init_dying_during_setup_fails_create_cleanly() {
+    for point in ocirun::fault::INIT_POINTS
+        .iter()
+        .filter(|p| **p != "init:waiting-for-start")
+    {
+        let rt = Runtime::new();
+        let bundle = Bundle::new(&["sleep", "1000"]);
+        let id = unique_id("init-dies");
+        let mut cmd = rt.cmd(&["create", "--bundle", bundle.path(), &id]);
+        cmd.env("OCIRUN_FAULT", point);
+        let out = run_cmd(cmd);
+        assert!(!out.status.success(), "{point}: create succeeded");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_one_line_error(&stderr, &["init"], point);
+        assert!(
+            rt.try_state(&id).is_none(),
+            "{point}: a failed create left a container"
+        );
+        assert_no_leaks(&rt, &bundle, &[&id]);
+    }
+}
+
+#[test]
+fn an_init_dying_while_created_reads_as_stopped_and_deletes() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("init-dies-created");
+    let mut cmd = rt.cmd(&["create", "--bundle", bundle.path(), &id]);
+    cmd.env("OCIRUN_FAULT", "init:waiting-for-start");
+    let out = run_cmd(cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    rt.wait_for_status(&id, "stopped");
+    let err = rt.fail(&["start", &id]);
+    assert!(err.contains(&id), "{err}");
+    rt.ok(&["delete", &id]);
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}

@@ -79,9 +79,23 @@ pub enum Command {
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(error) => {
+        Err(error) if !error.use_stderr() => {
+            // --help and friends.
             let _ = error.print();
-            return if error.use_stderr() { 1 } else { 0 };
+            return 0;
+        }
+        Err(error) => {
+            // One line, as every other error: clap's first line, plus where to look.
+            let rendered = error.render().to_string();
+            let paragraph: Vec<&str> = rendered
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = paragraph.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            eprintln!("ocirun: {message} (see ocirun --help)");
+            return 1;
         }
     };
     if cli.version {

@@ -31,14 +31,24 @@ impl Bundle {
 
 /// Parses config.json, naming the field that is wrong (`linux.namespaces[1].type: ...`).
 pub fn parse(bytes: &[u8]) -> Result<Spec> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b != b'{') {
+        return Err(Error::new(
+            "invalid config: the top level must be a JSON object",
+        ));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let spec: Spec = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if path == "." || path == "?" || path.is_empty() {
-            Error::new(format!("invalid JSON: {inner}"))
-        } else {
-            Error::new(format!("{path}: {inner}"))
+        let broken_json = matches!(
+            inner.classify(),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+        );
+        match (broken_json, path.as_str()) {
+            (true, _) => Error::new(format!("invalid JSON: {inner}")),
+            (false, "." | "?" | "") => Error::new(format!("invalid config: {inner}")),
+            (false, _) => Error::new(format!("{path}: {inner}")),
         }
     })?;
     Ok(spec)

@@ -11,6 +11,7 @@ use super::rootfs::{self, Rootfs};
 use super::start_gate::{self, Listener};
 use super::sync::{Channel, Message};
 use crate::error::{Context, Error, Result};
+use crate::fault;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::RawFd;
 use std::path::Path;
@@ -43,11 +44,13 @@ pub fn run(plan: &InitPlan, channel: &Channel, gate: &Listener, keep: &[RawFd]) 
             exit_child(1);
         }
     };
+    fault::point("init:before-ready");
     if channel.send(&Message::Ready).is_err() || channel.expect(Message::Proceed).is_err() {
         // The runtime died before committing the container: nobody will ever start us.
         exit_child(1);
     }
     exit_on_termination_signals();
+    fault::point("init:waiting-for-start");
     let mut connection = match gate.wait_for_start(plan.owner_uid) {
         Ok(connection) => connection,
         Err(_) => exit_child(1),
@@ -105,8 +108,10 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         new_user_namespace: plan.namespaces.new_user(),
     };
     tracing::debug!("init: namespaces and cgroups joined");
+    fault::point("init:after-namespaces");
     rootfs.prepare()?;
     tracing::debug!("init: rootfs mounted");
+    fault::point("init:after-rootfs");
     let hooks = spec.hooks().as_ref();
     #[allow(deprecated)]
     let runtime_hooks =
