@@ -1,6 +1,7 @@
 //! What the runtime keeps in the journal's opaque metadata: everything a later command
 //! needs that the lifecycle itself does not interpret.
 
+use crate::executors::cgroups::Placement;
 use oci_spec::runtime::Hook;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -15,6 +16,11 @@ pub struct RuntimeFacts {
     /// The container's cgroup directory in each hierarchy.
     #[serde(default)]
     pub cgroup_dirs: Vec<PathBuf>,
+    /// Which hierarchy (and so which controllers) each of those directories belongs to:
+    /// what `update`, `pause`, `resume` and `ps` work on. Absent in journals written before
+    /// resources were applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroups: Option<Placement>,
     /// Run by `start`: config.json may have changed since create, which must not matter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub poststart_hooks: Vec<Hook>,
