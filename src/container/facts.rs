@@ -30,6 +30,15 @@ pub struct RuntimeFacts {
 }
 
 impl RuntimeFacts {
+    /// The container's cgroup placement, as journaled at create.
+    pub fn placement(&self, id: &str) -> crate::error::Result<&Placement> {
+        self.cgroups.as_ref().ok_or_else(|| {
+            crate::error::Error::new(format!(
+                "container {id:?} was created by an ocirun that did not journal its cgroups"
+            ))
+        })
+    }
+
     pub fn from_metadata(metadata: Option<&ocirun_state_machine::Metadata>) -> RuntimeFacts {
         metadata
             .and_then(|m| serde_json::from_value(m.extra.clone()).ok())

@@ -7,13 +7,18 @@ pub mod delete;
 pub mod facts;
 pub mod kill;
 pub mod observe;
+pub mod pause;
+pub mod ps;
 pub mod run;
 pub mod start;
 pub mod state;
+pub mod update;
 
 pub use create::{create, create_serving_terminal, CreateOptions, Created};
 pub use delete::delete;
 pub use kill::kill;
+pub use pause::{pause, resume};
 pub use run::run;
 pub use start::start;
 pub use state::{list, state, ContainerState};
+pub use update::update;
