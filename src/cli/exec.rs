@@ -92,6 +92,7 @@ impl Exec {
                 .as_ref()
                 .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone())),
             preserve_fds: self.preserve_fds,
+            ignore_paused: self.ignore_paused,
         };
         container::exec(root, &self.id, &request)
     }

@@ -7,11 +7,14 @@ mod delete;
 mod exec;
 mod kill;
 mod list;
+mod pause;
+mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
 mod unimplemented;
+mod update;
 
 use crate::error::{Error, Result};
 use crate::logging::{self, Format};
@@ -65,10 +68,10 @@ pub enum Command {
     Kill(kill::Kill),
     Delete(delete::Delete),
     Exec(exec::Exec),
-    Ps(unimplemented::NotImplemented),
-    Pause(unimplemented::NotImplemented),
-    Resume(unimplemented::NotImplemented),
-    Update(unimplemented::NotImplemented),
+    Ps(ps::Ps),
+    Pause(pause::Pause),
+    Resume(pause::Resume),
+    Update(Box<update::Update>),
     Events(unimplemented::NotImplemented),
     Checkpoint(unimplemented::NotImplemented),
     Restore(unimplemented::NotImplemented),
@@ -143,10 +146,10 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Kill(args) => args.run(&root()?),
         Command::Delete(args) => args.run(&root()?),
         Command::Exec(args) => args.run(&root()?),
-        Command::Ps(_) => unimplemented::fail("ps"),
-        Command::Pause(_) => unimplemented::fail("pause"),
-        Command::Resume(_) => unimplemented::fail("resume"),
-        Command::Update(_) => unimplemented::fail("update"),
+        Command::Ps(args) => args.run(&root()?),
+        Command::Pause(args) => args.run(&root()?),
+        Command::Resume(args) => args.run(&root()?),
+        Command::Update(args) => args.run(&root()?),
         Command::Events(_) => unimplemented::fail("events"),
         Command::Checkpoint(_) => unimplemented::fail("checkpoint"),
         Command::Restore(_) => unimplemented::fail("restore"),

@@ -4,7 +4,7 @@
 use super::facts::RuntimeFacts;
 use super::state::{store_error, ContainerState};
 use crate::error::Result;
-use crate::executors::cgroups::placement;
+use crate::executors::cgroups::{placement, Freezer};
 use crate::executors::hooks::{self, Phase};
 use crate::fault;
 use crate::util::proc;
@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 /// asked, and removes the state directory.
 pub fn destroy(handle: ContainerHandle, run_poststop: bool) -> Result<()> {
     let view = handle.view().clone();
+    let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
+    kill_if_frozen(&facts);
     undo_all(&view)?;
     fault::point("delete:after-undo");
-    let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
     if run_poststop && !facts.poststop_hooks.is_empty() {
         let state = ContainerState::from_view(handle.id(), &view, Status::Stopped);
         if let Err(e) = hooks::run_all(Phase::Poststop, &facts.poststop_hooks, &state.for_hooks()) {
@@ -29,6 +30,26 @@ pub fn destroy(handle: ContainerHandle, run_poststop: bool) -> Result<()> {
     }
     fault::point("delete:before-remove");
     handle.remove().map_err(store_error)
+}
+
+/// A frozen (paused) container would keep its SIGKILLed tasks until thawed, and its
+/// cgroups busy: kill every task, then thaw, so they die at once.
+fn kill_if_frozen(facts: &RuntimeFacts) {
+    let Some(placement) = &facts.cgroups else {
+        return;
+    };
+    let Some(freezer) = Freezer::of(placement) else {
+        return;
+    };
+    if freezer.is_frozen() != Some(true) {
+        return;
+    }
+    for pid in placement.pids() {
+        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+    }
+    if let Err(e) = freezer.thaw() {
+        tracing::warn!("thawing a paused container to delete it: {e}");
+    }
 }
 
 pub fn undo_all(view: &ContainerView) -> Result<()> {

@@ -12,6 +12,7 @@ use super::state::{store_error, ContainerState};
 use crate::bail;
 use crate::config::Bundle;
 use crate::error::{Context, Error, Result};
+use crate::executors::cgroups::resources::{self, Stage};
 use crate::executors::cgroups::{Hierarchies, Placement};
 use crate::executors::hooks::{self, Phase};
 use crate::executors::init::{self, InitPlan};
@@ -97,6 +98,7 @@ pub fn create_serving_terminal(
         runtime_executable: proc::executable_identity("self"),
         process: serde_json::to_value(process).ok(),
         cgroup_dirs: placement.directories(),
+        cgroups: Some(placement.clone()),
         poststart_hooks: hooks
             .and_then(|h| h.poststart().clone())
             .unwrap_or_default(),
@@ -166,6 +168,23 @@ impl Creation<'_> {
                 })
                 .map_err(store_error)
         })?;
+        // Before the init exists, so it joins cgroups that already limit it.
+        if let Some(resources) = self
+            .bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+        {
+            let devices = self
+                .bundle
+                .spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.devices().as_deref())
+                .unwrap_or_default();
+            resources::apply(self.placement, resources, Stage::Create { devices })?;
+        }
         tracing::debug!("create {}: state directory and cgroups ready", handle.id());
         fault::point("create:after-cgroups");
         let gate = start_gate::listen_in(handle.dir())?;

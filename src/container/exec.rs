@@ -42,6 +42,8 @@ pub struct ExecRequest {
     pub console_socket: Option<PathBuf>,
     pub pid_file: Option<PathBuf>,
     pub preserve_fds: i32,
+    /// Allow exec into a paused container (the process starts frozen).
+    pub ignore_paused: bool,
 }
 
 /// Runs the request in container `id`; returns the exit code (0 when detached).
@@ -49,8 +51,11 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
     let handle = root.lock(id).map_err(store_error)?;
     let view = handle.view();
     let status = current_status(view, false);
-    if !matches!(status, Status::Created | Status::Running) {
-        bail!("cannot exec in container {id:?}: it is {status}");
+    let allowed = matches!(status, Status::Created | Status::Running)
+        || (status == Status::Paused && request.ignore_paused);
+    if !allowed {
+        let hint = if status == Status::Paused { " (--ignore-paused to exec anyway)" } else { "" };
+        bail!("cannot exec in container {id:?}: it is {status}{hint}");
     }
     let Some((init, _)) = view.init_process() else {
         bail!("container {id:?} has no init process");

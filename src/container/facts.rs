@@ -1,6 +1,7 @@
 //! What the runtime keeps in the journal's opaque metadata: everything a later command
 //! needs that the lifecycle itself does not interpret.
 
+use crate::executors::cgroups::Placement;
 use oci_spec::runtime::Hook;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -19,6 +20,11 @@ pub struct RuntimeFacts {
     /// after create, which must not matter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<serde_json::Value>,
+    /// Which hierarchy (and so which controllers) each of those directories belongs to:
+    /// what `update`, `pause`, `resume` and `ps` work on. Absent in journals written before
+    /// resources were applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cgroups: Option<Placement>,
     /// Run by `start`: config.json may have changed since create, which must not matter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub poststart_hooks: Vec<Hook>,
@@ -28,6 +34,15 @@ pub struct RuntimeFacts {
 }
 
 impl RuntimeFacts {
+    /// The container's cgroup placement, as journaled at create.
+    pub fn placement(&self, id: &str) -> crate::error::Result<&Placement> {
+        self.cgroups.as_ref().ok_or_else(|| {
+            crate::error::Error::new(format!(
+                "container {id:?} was created by an ocirun that did not journal its cgroups"
+            ))
+        })
+    }
+
     pub fn from_metadata(metadata: Option<&ocirun_state_machine::Metadata>) -> RuntimeFacts {
         metadata
             .and_then(|m| serde_json::from_value(m.extra.clone()).ok())

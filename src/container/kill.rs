@@ -7,9 +7,10 @@ use super::state::store_error;
 use crate::error::{Context, Result};
 use crate::executors::cgroups::placement::read_pids;
 use crate::fault;
+use crate::executors::cgroups::Freezer;
 use nix::sys::signal::{kill as send_signal, Signal};
 use nix::unistd::Pid;
-use ocirun_state_machine::{plan, Operation, StateRoot, StoreError};
+use ocirun_state_machine::{plan, Operation, StateRoot, Status, StoreError};
 
 pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
     let handle = root.lock(id).map_err(store_error)?;
@@ -37,5 +38,14 @@ pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()>
     }
     fault::point("kill:before-signal");
     send_signal(Pid::from_raw(pid), signal)
-        .with_context(|| format!("sending {signal} to container {id:?}"))
+        .with_context(|| format!("sending {signal} to container {id:?}"))?;
+    // A frozen task acts on SIGKILL only once thawed (v1 freezer): thaw it so the kill
+    // happens now, as runc does. Other signals wait for `resume`.
+    if status == Status::Paused && signal == Signal::SIGKILL {
+        let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
+        if let Some(freezer) = facts.cgroups.as_ref().and_then(Freezer::of) {
+            freezer.thaw()?;
+        }
+    }
+    Ok(())
 }

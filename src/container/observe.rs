@@ -2,6 +2,7 @@
 //! still the runtime waiting for `start`.
 
 use super::facts::RuntimeFacts;
+use crate::executors::cgroups::Freezer;
 use crate::util::proc;
 use ocirun_state_machine::{derive_status, ContainerView, Observer, Status};
 
@@ -10,6 +11,8 @@ pub struct LiveObserver {
     pub init: Option<(i32, u64)>,
     /// The binary the init runs until it execs the program (see `RuntimeFacts`).
     pub runtime_executable: Option<(u64, u64)>,
+    /// The container's freezer, from the journaled placement.
+    pub freezer: Option<Freezer>,
 }
 
 impl Observer for LiveObserver {
@@ -30,15 +33,21 @@ impl Observer for LiveObserver {
             .or_else(|| proc::executable_identity("self"));
         runtime.is_some() && proc::executable_identity(&pid.to_string()) == runtime
     }
+
+    fn cgroup_frozen(&self) -> Option<bool> {
+        self.freezer.as_ref()?.is_frozen()
+    }
 }
 
 /// The status of a container whose lock we hold (or that we read while `busy` tells
 /// whether someone else holds it).
 pub fn current_status(view: &ContainerView, lock_held_elsewhere: bool) -> Status {
+    let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
     let observer = LiveObserver {
         lock_held_elsewhere,
         init: view.init_process(),
-        runtime_executable: RuntimeFacts::from_metadata(view.metadata.as_ref()).runtime_executable,
+        runtime_executable: facts.runtime_executable,
+        freezer: facts.cgroups.as_ref().and_then(Freezer::of),
     };
     derive_status(view, &observer)
 }

@@ -17,6 +17,11 @@ pub trait Observer {
     fn transition_in_progress(&self) -> bool;
     /// True when the init is still waiting for `start` (it has not exec'd the user process).
     fn init_waiting_for_start(&self) -> bool;
+    /// Whether the container's cgroup is frozen right now: `None` when the runtime cannot
+    /// tell (no freezer, or the cgroup is gone), and then the journal decides.
+    fn cgroup_frozen(&self) -> Option<bool> {
+        None
+    }
 }
 
 /// The status `state` reports.
@@ -49,18 +54,40 @@ pub fn derive_status(view: &ContainerView, observer: &dyn Observer) -> Status {
         // A delete that has not killed the init yet has not changed what is running; once
         // the init is dead the container is stopped, whatever the delete got to.
         Some(Operation::Delete { .. }) if !init_alive => Status::Stopped,
-        Some(Operation::Delete { .. } | Operation::Kill) | None => {
+        Some(
+            Operation::Delete { .. }
+            | Operation::Kill
+            | Operation::Pause
+            | Operation::Resume
+            | Operation::Update,
+        )
+        | None => {
             match (view.committed, init_alive) {
                 // The journal cannot tell a start that crashed after exec'ing the user
                 // process (and was then superseded by another intent or an abort) from
                 // one that never began; only the init can.
                 (Some(Status::Created), true) => started_or_not(observer),
-                (Some(Status::Running), true) => Status::Running,
+                // The freezer is the truth (as for runc): a pause or resume interrupted
+                // between its effect and its commit, or a freeze made by hand, reads as
+                // it is. Without a readable freezer, the journal's last commit decides.
+                (Some(committed @ (Status::Running | Status::Paused)), true) => {
+                    match observer.cgroup_frozen() {
+                        Some(true) => Status::Paused,
+                        Some(false) => Status::Running,
+                        None => committed,
+                    }
+                }
                 (Some(Status::Deleted), _) => Status::Deleted,
                 // Created or running with a dead init; an explicit stopped; or (only after
                 // an aborted create) no commit at all: nothing runs in it.
                 (
-                    Some(Status::Creating | Status::Created | Status::Running | Status::Stopped),
+                    Some(
+                        Status::Creating
+                        | Status::Created
+                        | Status::Running
+                        | Status::Paused
+                        | Status::Stopped,
+                    ),
                     _,
                 )
                 | (None, _) => Status::Stopped,
@@ -297,6 +324,72 @@ mod tests {
         );
         assert_eq!(derive_status(&view, &EXECED), Status::Running);
         assert_eq!(derive_status(&view, &DEAD), Status::Stopped);
+    }
+
+    /// An observer that also reads a freezer.
+    struct Frozen(Option<bool>);
+
+    impl Observer for Frozen {
+        fn process_alive(&self, pid: i32, start_time: u64) -> bool {
+            (pid, start_time) == (100, 5)
+        }
+        fn transition_in_progress(&self) -> bool {
+            false
+        }
+        fn init_waiting_for_start(&self) -> bool {
+            false
+        }
+        fn cgroup_frozen(&self) -> Option<bool> {
+            self.0
+        }
+    }
+
+    fn running_view() -> ContainerView {
+        with(
+            created_view(),
+            &[
+                commit(Status::Created),
+                intent(Operation::Start, Status::Created),
+                commit(Status::Running),
+            ],
+        )
+    }
+
+    #[test]
+    fn committed_paused_follows_the_freezer_then_the_journal() {
+        let view = with(
+            running_view(),
+            &[
+                intent(Operation::Pause, Status::Running),
+                commit(Status::Paused),
+            ],
+        );
+        assert_eq!(derive_status(&view, &Frozen(None)), Status::Paused);
+        assert_eq!(derive_status(&view, &Frozen(Some(true))), Status::Paused);
+        // Thawed behind our back: the freezer wins.
+        assert_eq!(derive_status(&view, &Frozen(Some(false))), Status::Running);
+        assert_eq!(derive_status(&view, &DEAD), Status::Stopped);
+    }
+
+    #[test]
+    fn a_pause_interrupted_before_its_commit_reads_the_freezer() {
+        let view = with(running_view(), &[intent(Operation::Pause, Status::Running)]);
+        assert_eq!(derive_status(&view, &Frozen(None)), Status::Running);
+        assert_eq!(derive_status(&view, &Frozen(Some(true))), Status::Paused);
+        let resuming = with(
+            running_view(),
+            &[
+                intent(Operation::Pause, Status::Running),
+                commit(Status::Paused),
+                intent(Operation::Resume, Status::Paused),
+            ],
+        );
+        assert_eq!(derive_status(&resuming, &Frozen(None)), Status::Paused);
+        assert_eq!(
+            derive_status(&resuming, &Frozen(Some(false))),
+            Status::Running
+        );
+        assert_eq!(derive_status(&resuming, &DEAD), Status::Stopped);
     }
 
     #[test]

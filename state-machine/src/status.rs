@@ -10,6 +10,8 @@ pub enum Status {
     Creating,
     Created,
     Running,
+    /// Running with every process frozen (`pause`); `resume` makes it running again.
+    Paused,
     Stopped,
     Deleted,
 }
@@ -20,6 +22,7 @@ impl Status {
             Status::Creating => "creating",
             Status::Created => "created",
             Status::Running => "running",
+            Status::Paused => "paused",
             Status::Stopped => "stopped",
             Status::Deleted => "deleted",
         }

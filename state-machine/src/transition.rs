@@ -12,7 +12,15 @@ pub enum Operation {
     Create,
     Start,
     Kill,
-    Delete { force: bool },
+    Delete {
+        force: bool,
+    },
+    /// Freeze every process of a running container.
+    Pause,
+    /// Thaw a paused container.
+    Resume,
+    /// Change the resource limits of a live container (`update`).
+    Update,
 }
 
 impl Operation {
@@ -22,6 +30,9 @@ impl Operation {
             Operation::Start => "start",
             Operation::Kill => "kill",
             Operation::Delete { .. } => "delete",
+            Operation::Pause => "pause",
+            Operation::Resume => "resume",
+            Operation::Update => "update",
         }
     }
 }
@@ -58,6 +69,18 @@ impl fmt::Display for IllegalTransition {
             (Operation::Kill, Some(status)) => {
                 write!(f, "cannot kill a container that is {status}")
             }
+            (Operation::Pause, Some(status)) => {
+                write!(f, "cannot pause a container that is {status} (only a running container can be paused)")
+            }
+            (Operation::Resume, Some(status)) => {
+                write!(
+                    f,
+                    "cannot resume a container that is {status} (it is not paused)"
+                )
+            }
+            (Operation::Update, Some(status)) => {
+                write!(f, "cannot update a container that is {status}")
+            }
             (op, Some(status)) => write!(f, "cannot {} a container that is {status}", op.name()),
         }
     }
@@ -74,7 +97,11 @@ pub fn plan(op: Operation, current: Option<Status>) -> Result<Transition, Illega
         (Create, None) => (Creating, Created),
         (Start, Some(Created)) => (Created, Running),
         // Kill does not move the container: its process dying does, and that is observed.
-        (Kill, Some(s @ (Created | Running))) => (s, s),
+        (Kill, Some(s @ (Created | Running | Paused))) => (s, s),
+        (Pause, Some(Running)) => (Running, Paused),
+        (Resume, Some(Paused)) => (Paused, Running),
+        // Limits change, the status does not.
+        (Update, Some(s @ (Created | Running | Paused))) => (s, s),
         // runc deletes a created container without --force: nothing has run in it yet.
         (Delete { .. }, Some(Created | Stopped)) => (Stopped, Deleted),
         (Delete { force: true }, Some(_)) => (Stopped, Deleted),
@@ -105,6 +132,60 @@ mod tests {
     fn running_needs_force_to_delete() {
         assert!(plan(Operation::Delete { force: false }, Some(Status::Running)).is_err());
         assert!(plan(Operation::Delete { force: true }, Some(Status::Running)).is_ok());
+    }
+
+    #[test]
+    fn only_running_pauses_and_only_paused_resumes() {
+        let pause = plan(Operation::Pause, Some(Status::Running)).unwrap();
+        assert_eq!((pause.through, pause.to), (Status::Running, Status::Paused));
+        let resume = plan(Operation::Resume, Some(Status::Paused)).unwrap();
+        assert_eq!(
+            (resume.through, resume.to),
+            (Status::Paused, Status::Running)
+        );
+        for s in [
+            Status::Creating,
+            Status::Created,
+            Status::Paused,
+            Status::Stopped,
+        ] {
+            assert!(plan(Operation::Pause, Some(s)).is_err(), "pause from {s}");
+        }
+        for s in [
+            Status::Creating,
+            Status::Created,
+            Status::Running,
+            Status::Stopped,
+        ] {
+            assert!(plan(Operation::Resume, Some(s)).is_err(), "resume from {s}");
+        }
+        assert!(plan(Operation::Pause, None).is_err());
+    }
+
+    #[test]
+    fn a_paused_container_can_be_killed_and_force_deleted_only() {
+        assert!(plan(Operation::Kill, Some(Status::Paused)).is_ok());
+        assert!(plan(Operation::Delete { force: true }, Some(Status::Paused)).is_ok());
+        let refused = plan(Operation::Delete { force: false }, Some(Status::Paused)).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "cannot delete container that is not stopped: paused"
+        );
+        assert!(plan(Operation::Start, Some(Status::Paused)).is_err());
+    }
+
+    #[test]
+    fn update_needs_a_live_container_and_keeps_its_status() {
+        for s in [Status::Created, Status::Running, Status::Paused] {
+            let t = plan(Operation::Update, Some(s)).unwrap();
+            assert_eq!((t.through, t.to), (s, s));
+        }
+        let refused = plan(Operation::Update, Some(Status::Stopped)).unwrap_err();
+        assert_eq!(
+            refused.to_string(),
+            "cannot update a container that is stopped"
+        );
+        assert!(plan(Operation::Update, Some(Status::Creating)).is_err());
     }
 
     #[test]

@@ -45,7 +45,8 @@ fn lifecycle_rank(status: Status) -> u8 {
     match status {
         Status::Creating => 0,
         Status::Created => 1,
-        Status::Running => 2,
+        // Pause and resume move between these two and back: neither is further along.
+        Status::Running | Status::Paused => 2,
         Status::Stopped | Status::Deleted => 3,
     }
 }

@@ -2,9 +2,10 @@
 //! the cgroup2 mount (at /sys/fs/cgroup on a pure v2 host, /sys/fs/cgroup/unified on a
 //! hybrid one), or both.
 
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hierarchy {
     pub mount_point: PathBuf,
     /// v1: the controllers (and `name=` options) of this hierarchy; empty for cgroup2.
@@ -26,7 +27,7 @@ impl Hierarchy {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Hierarchies {
     pub all: Vec<Hierarchy>,
 }
@@ -87,6 +88,31 @@ impl Hierarchies {
 
     pub fn is_pure_v2(&self) -> bool {
         self.all.len() == 1 && self.all[0].unified
+    }
+
+    /// The v1 hierarchy that holds `controller` (`memory`, `cpu`, `name=systemd`...).
+    pub fn v1(&self, controller: &str) -> Option<&Hierarchy> {
+        self.all
+            .iter()
+            .find(|h| !h.unified && h.controllers.iter().any(|c| c == controller))
+    }
+
+    /// The cgroup2 hierarchy, on a pure v2 or a hybrid host.
+    pub fn unified(&self) -> Option<&Hierarchy> {
+        self.all.iter().find(|h| h.unified)
+    }
+
+    /// What kind of host this is, for messages and docs.
+    pub fn mode(&self) -> &'static str {
+        match (
+            self.unified().is_some(),
+            self.all.iter().any(|h| !h.unified),
+        ) {
+            (true, false) => "cgroup v2",
+            (true, true) => "hybrid (cgroup v1 controllers plus a cgroup2 mount)",
+            (false, true) => "cgroup v1",
+            (false, false) => "no cgroups",
+        }
     }
 }
 

@@ -3,10 +3,13 @@
 
 use super::hierarchy::Hierarchies;
 use crate::error::{Context, Result};
+use serde::{Deserialize, Serialize};
 use std::os::fd::OwnedFd;
 use std::path::{Component, Path, PathBuf};
 
-#[derive(Debug, Clone)]
+/// Journaled (in `RuntimeFacts`) at create, so `update`, `pause`, `ps` and `delete` find
+/// the container's cgroup from the journal rather than from today's mounts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Placement {
     /// The cgroup path inside each hierarchy, absolute (`/mycontainer`).
     pub path: PathBuf,
@@ -51,6 +54,9 @@ impl Placement {
         for hierarchy in &self.hierarchies.all {
             let mut dir = hierarchy.mount_point.clone();
             for component in self.path.components().skip(1) {
+                if hierarchy.unified && self.hierarchies.is_pure_v2() {
+                    enable_v2_controllers(&dir);
+                }
                 dir.push(component);
                 if dir.exists() {
                     continue;
@@ -69,6 +75,18 @@ impl Placement {
             }
         }
         Ok(created)
+    }
+
+    /// The container's directory in the v1 hierarchy holding `controller`.
+    pub fn v1_dir(&self, controller: &str) -> Option<PathBuf> {
+        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        Some(self.hierarchies.v1(controller)?.mount_point.join(relative))
+    }
+
+    /// The container's directory in the cgroup2 hierarchy.
+    pub fn unified_dir(&self) -> Option<PathBuf> {
+        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
+        Some(self.hierarchies.unified()?.mount_point.join(relative))
     }
 
     /// The container's directory in the cgroup2 hierarchy, opened for CLONE_INTO_CGROUP.
@@ -113,6 +131,27 @@ impl Placement {
             .iter()
             .find_map(|d| read_pids(d).ok())
             .unwrap_or_default()
+    }
+}
+
+/// cgroup2 hands a controller to a child only when the parent lists it in
+/// `cgroup.subtree_control`: on a pure v2 host, enable everything the parent has, as runc
+/// does. A hybrid host's cgroup2 tree is left as its admin configured it (enabling a
+/// controller there is a host-wide change). Best effort: a
+/// controller that cannot be enabled (a parent with processes of its own, say) is simply
+/// missing below, and setting its resource then fails with a message naming it.
+fn enable_v2_controllers(parent: &Path) {
+    let available = std::fs::read_to_string(parent.join("cgroup.controllers")).unwrap_or_default();
+    for controller in available.split_whitespace() {
+        if let Err(e) = std::fs::write(
+            parent.join("cgroup.subtree_control"),
+            format!("+{controller}"),
+        ) {
+            tracing::debug!(
+                "enabling {controller} in {}: {e}",
+                parent.join("cgroup.subtree_control").display()
+            );
+        }
     }
 }
 

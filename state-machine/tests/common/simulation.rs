@@ -125,6 +125,9 @@ pub fn step() -> impl Strategy<Value = Step> {
         2 => Just(Operation::Kill),
         1 => Just(Operation::Delete { force: false }),
         1 => Just(Operation::Delete { force: true }),
+        1 => Just(Operation::Pause),
+        1 => Just(Operation::Resume),
+        1 => Just(Operation::Update),
     ];
     (
         op,
@@ -232,6 +235,14 @@ impl Simulation {
                     actions.push(Action::Undo(Undo::KillProcess { pid, start_time }));
                 }
                 actions.push(commit(transition.to));
+            }
+            // The freezer and the limits are cgroup files: nothing to journal as a
+            // resource, only the move itself.
+            Operation::Pause | Operation::Resume | Operation::Update if fail => {
+                actions.push(abort("cgroup write failed"))
+            }
+            Operation::Pause | Operation::Resume | Operation::Update => {
+                actions.push(commit(transition.to))
             }
             Operation::Delete { .. } if fail => actions.push(abort("cgroup busy")),
             Operation::Delete { .. } => {

@@ -14,6 +14,7 @@ pub fn status() -> impl Strategy<Value = Status> {
         Just(Status::Creating),
         Just(Status::Created),
         Just(Status::Running),
+        Just(Status::Paused),
         Just(Status::Stopped),
         Just(Status::Deleted),
     ]
@@ -25,6 +26,9 @@ pub fn operation() -> impl Strategy<Value = Operation> {
         Just(Operation::Start),
         Just(Operation::Kill),
         any::<bool>().prop_map(|force| Operation::Delete { force }),
+        Just(Operation::Pause),
+        Just(Operation::Resume),
+        Just(Operation::Update),
     ]
 }
 
