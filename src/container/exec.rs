@@ -54,7 +54,11 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
     let allowed = matches!(status, Status::Created | Status::Running)
         || (status == Status::Paused && request.ignore_paused);
     if !allowed {
-        let hint = if status == Status::Paused { " (--ignore-paused to exec anyway)" } else { "" };
+        let hint = if status == Status::Paused {
+            " (--ignore-paused to exec anyway)"
+        } else {
+            ""
+        };
         bail!("cannot exec in container {id:?}: it is {status}{hint}");
     }
     let Some((init, _)) = view.init_process() else {
