@@ -956,3 +956,33 @@ pub fn status_field<'a>(text: &'a str, key: &str) -> Option<&'a str> {
         .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
         .map(str::trim)
 }
+
+impl Background {
+    /// Starts `cmd` with the stdin, stdout and stderr the caller set, as the
+    /// leader of a new session whose controlling terminal is its stdin (which
+    /// must be a terminal's slave side): what a shell does with a command typed
+    /// on a terminal. Dropping it SIGKILLs its process group (the session's).
+    pub fn spawn_on_terminal(mut cmd: Command) -> Background {
+        let what = describe(&cmd);
+        // SAFETY: setsid(2) and ioctl(2) are async-signal-safe and touch no
+        // memory of the parent.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("`{what}`: could not start: {e}"));
+        drop(cmd);
+        Background {
+            child: Some(child),
+            out: None,
+            err: None,
+            what,
+        }
+    }
+}
