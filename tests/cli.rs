@@ -436,7 +436,6 @@ fn kill_accepts_numbers_and_names_with_or_without_sig_in_any_case() {
 }
 
 #[test]
-#[ignore = "bug: kill by number refuses real-time signals (`kill ID 37` = SIGRTMIN+3, what systemd containers stop on): unknown signal \"37\"; runc 1.1.5 sends them"]
 fn kill_by_number_sends_real_time_signals() {
     let rt = Runtime::new();
     let bundle = Bundle::new(&[

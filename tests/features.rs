@@ -418,7 +418,6 @@ fn umask_applies_to_the_process() {
 }
 
 #[test]
-#[ignore = "bug: without process.user.umask the container inherits the caller's umask; runc 1.1.5 sets 0022"]
 fn default_umask_is_0022_whatever_the_callers_umask() {
     let rt = Runtime::new();
     let bundle = sh_bundle("echo umask=$(umask)");
@@ -986,7 +985,6 @@ fn rootfs_propagation_private_and_slave() {
 }
 
 #[test]
-#[ignore = "bug: rootfsPropagation \"shared\" fails create with `pivot_root: EINVAL: Invalid argument`"]
 fn rootfs_propagation_shared() {
     let rt = Runtime::new();
     let mut bundle = sh_bundle("cat /proc/self/mountinfo");

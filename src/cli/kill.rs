@@ -19,18 +19,46 @@ pub struct Kill {
     pub all: bool,
 }
 
-pub fn parse_signal(text: &str) -> Result<Signal> {
+/// A signal by number (1 to SIGRTMAX, real-time ones included), by name with or without
+/// SIG in any case, or as RTMIN+N / RTMAX-N, as runc accepts them.
+pub fn parse_signal(text: &str) -> Result<i32> {
+    let unknown = || Error::new(format!("unknown signal {text:?}"));
+    let in_range = |n: i32| {
+        (1..=libc::SIGRTMAX())
+            .contains(&n)
+            .then_some(n)
+            .ok_or_else(unknown)
+    };
     if let Ok(number) = text.parse::<i32>() {
-        return Signal::try_from(number)
-            .map_err(|_| Error::new(format!("unknown signal {text:?}")));
+        return in_range(number);
     }
     let upper = text.to_ascii_uppercase();
-    let name = if upper.starts_with("SIG") {
-        upper
-    } else {
-        format!("SIG{upper}")
-    };
-    Signal::from_str(&name).map_err(|_| Error::new(format!("unknown signal {text:?}")))
+    let bare = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some(offset) = bare.strip_prefix("RTMIN") {
+        let offset: i32 = if offset.is_empty() {
+            0
+        } else {
+            offset
+                .strip_prefix('+')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(unknown)?
+        };
+        return in_range(libc::SIGRTMIN() + offset);
+    }
+    if let Some(offset) = bare.strip_prefix("RTMAX") {
+        let offset: i32 = if offset.is_empty() {
+            0
+        } else {
+            offset
+                .strip_prefix('-')
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(unknown)?
+        };
+        return in_range(libc::SIGRTMAX() - offset);
+    }
+    Signal::from_str(&format!("SIG{bare}"))
+        .map(|s| s as i32)
+        .map_err(|_| unknown())
 }
 
 impl Kill {
@@ -47,10 +75,14 @@ mod tests {
 
     #[test]
     fn signals_by_name_and_number() {
-        assert_eq!(parse_signal("9").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("KILL").unwrap(), Signal::SIGKILL);
-        assert_eq!(parse_signal("sigterm").unwrap(), Signal::SIGTERM);
+        assert_eq!(parse_signal("9").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("KILL").unwrap(), libc::SIGKILL);
+        assert_eq!(parse_signal("sigterm").unwrap(), libc::SIGTERM);
+        assert_eq!(parse_signal("37").unwrap(), 37);
+        assert_eq!(parse_signal("RTMIN+3").unwrap(), libc::SIGRTMIN() + 3);
+        assert_eq!(parse_signal("SIGRTMAX-1").unwrap(), libc::SIGRTMAX() - 1);
         assert!(parse_signal("SIGNOPE").is_err());
         assert!(parse_signal("99").is_err());
+        assert!(parse_signal("0").is_err());
     }
 }

@@ -8,11 +8,11 @@ use crate::error::{Context, Result};
 use crate::executors::cgroups::placement::read_pids;
 use crate::executors::cgroups::Freezer;
 use crate::fault;
-use nix::sys::signal::{kill as send_signal, Signal};
-use nix::unistd::Pid;
+use crate::util::proc;
 use ocirun_state_machine::{plan, Operation, StateRoot, Status, StoreError};
 
-pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()> {
+/// Sends signal number `signal` (real-time ones included).
+pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
     let handle = root.lock(id).map_err(store_error)?;
     let view = handle.view();
     let status = current_status(view, false);
@@ -33,15 +33,15 @@ pub fn kill(root: &StateRoot, id: &str, signal: Signal, all: bool) -> Result<()>
             .find_map(|dir| read_pids(dir).ok())
             .unwrap_or_default();
         for member in pids {
-            let _ = send_signal(Pid::from_raw(member), signal);
+            let _ = proc::send_signal(member, signal);
         }
     }
     fault::point("kill:before-signal");
-    send_signal(Pid::from_raw(pid), signal)
-        .with_context(|| format!("sending {signal} to container {id:?}"))?;
+    proc::send_signal(pid, signal)
+        .with_context(|| format!("sending signal {signal} to container {id:?}"))?;
     // A frozen task acts on SIGKILL only once thawed (v1 freezer): thaw it so the kill
     // happens now, as runc does. Other signals wait for `resume`.
-    if status == Status::Paused && signal == Signal::SIGKILL {
+    if status == Status::Paused && signal == libc::SIGKILL {
         let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
         if let Some(freezer) = facts.cgroups.as_ref().and_then(Freezer::of) {
             freezer.thaw()?;

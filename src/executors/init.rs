@@ -127,7 +127,13 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
             &as_seen_inside(&state_json, "creating"),
         )?;
     }
-    rootfs::enter(plan.rootfs, plan.no_pivot)?;
+    let shared_root = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .and_then(super::mount_options::propagation_flag)
+        .is_some_and(|flag| flag.contains(nix::mount::MsFlags::MS_SHARED));
+    rootfs::enter(plan.rootfs, plan.no_pivot, shared_root)?;
     let process = spec
         .process()
         .as_ref()

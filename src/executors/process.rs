@@ -62,9 +62,9 @@ pub fn become_user(process: &Process) -> Result<()> {
     if let Some(caps) = process.capabilities() {
         capabilities::limit_bounding(caps).context("process.capabilities.bounding")?;
     }
-    if let Some(umask) = user.umask() {
-        nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
-    }
+    // runc's default when the config says nothing, whatever the caller's umask is.
+    let umask = user.umask().unwrap_or(0o022);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
     // SAFETY: prctl(PR_SET_KEEPCAPS) takes plain integers.
     unsafe { libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0) };
     let groups: Vec<Gid> = user

@@ -41,6 +41,20 @@ impl Rootfs<'_> {
             None::<&str>,
         )
         .context("setting the propagation of /")?;
+        if propagation.contains(MsFlags::MS_SHARED) {
+            // pivot_root refuses a new root whose parent mount is shared; the rootfs is
+            // shared again once it is "/" (see `enter`).
+            let parent = self.rootfs.parent().unwrap_or(Path::new("/"));
+            let parent_mount = mount_point_containing(parent);
+            mount(
+                None::<&str>,
+                &parent_mount,
+                None::<&str>,
+                MsFlags::MS_PRIVATE,
+                None::<&str>,
+            )
+            .with_context(|| format!("making {} private", parent_mount.display()))?;
+        }
         mount(
             Some(self.rootfs),
             self.rootfs,
@@ -176,7 +190,61 @@ fn locked_flags(path: &Path) -> MsFlags {
 
 /// Makes `rootfs` the root: pivot_root with the old root detached, or with `--no-pivot`
 /// a move of the rootfs over "/" and a chroot (for ramdisk roots where pivot_root fails).
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
+/// `shared`: `linux.rootfsPropagation` asks for a shared root, which joins a new peer
+/// group once it is "/".
+pub fn enter(rootfs: &Path, no_pivot: bool, shared: bool) -> Result<()> {
+    enter_root(rootfs, no_pivot)?;
+    if shared {
+        mount(
+            None::<&str>,
+            "/",
+            None::<&str>,
+            MsFlags::MS_SHARED | MsFlags::MS_REC,
+            None::<&str>,
+        )
+        .context("making the root shared (linux.rootfsPropagation)")?;
+    }
+    Ok(())
+}
+
+/// The mount point of the filesystem `path` is on: the longest mount point that
+/// contains it.
+fn mount_point_containing(path: &Path) -> PathBuf {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    mountinfo
+        .lines()
+        .filter_map(|line| line.split(' ').nth(4).map(unescape_mountinfo))
+        .map(PathBuf::from)
+        .filter(|mount_point| path.starts_with(mount_point))
+        .max_by_key(|mount_point| mount_point.as_os_str().len())
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
+fn unescape_mountinfo(field: &str) -> String {
+    let mut out = String::new();
+    let mut rest = field;
+    while let Some(index) = rest.find('\\') {
+        out.push_str(&rest[..index]);
+        let code = rest
+            .get(index + 1..index + 4)
+            .and_then(|octal| u8::from_str_radix(octal, 8).ok());
+        match code {
+            Some(byte) => {
+                out.push(byte as char);
+                rest = &rest[index + 4..];
+            }
+            None => {
+                out.push('\\');
+                rest = &rest[index + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn enter_root(rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
         chdir(rootfs).context("entering the rootfs")?;
         mount(
@@ -301,4 +369,20 @@ fn mask(path: &Path) -> Result<()> {
         .context("binding /dev/null")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo("/a\\040b"), "/a b");
+        assert_eq!(unescape_mountinfo("/plain"), "/plain");
+    }
+
+    #[test]
+    fn the_root_contains_everything() {
+        assert!(Path::new("/tmp/x").starts_with(mount_point_containing(Path::new("/tmp/x"))));
+    }
 }

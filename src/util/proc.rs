@@ -33,6 +33,16 @@ pub fn is_alive(pid: i32, start_time: u64) -> bool {
     }
 }
 
+/// kill(2) with a signal number, so real-time signals (which nix's `Signal` lacks) work.
+pub fn send_signal(pid: i32, signal: i32) -> std::io::Result<()> {
+    // SAFETY: kill(2) takes two integers and touches no memory of ours.
+    if unsafe { libc::kill(pid, signal) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// The (device, inode) of the program `pid` runs ("self" for us).
 pub fn executable_identity(pid: &str) -> Option<(u64, u64)> {
     let meta = fs::metadata(format!("/proc/{pid}/exe")).ok()?;
