@@ -34,6 +34,12 @@ pub fn point(name: &str) {
         "unlisted fault point {name}"
     );
     if std::env::var("OCIRUN_FAULT").is_ok_and(|wanted| wanted == name) {
+        if INIT_POINTS.contains(&name) {
+            // PID 1 of a pid namespace cannot SIGKILL itself (the kernel drops signals
+            // to a namespace's init from inside it): it dies by exiting at once instead.
+            // SAFETY: _exit ends the process without running anything of ours.
+            unsafe { libc::_exit(128 + libc::SIGKILL) };
+        }
         // SAFETY: kill(2) of ourselves; SIGKILL cannot be caught, as in a real kill -9.
         unsafe { libc::kill(libc::getpid(), libc::SIGKILL) };
     }
