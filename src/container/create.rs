@@ -159,14 +159,14 @@ struct Creation<'a> {
 impl Creation<'_> {
     fn build(&mut self, handle: &mut ContainerHandle) -> Result<Pid> {
         fault::point("create:after-intent");
-        self.placement.create(|dir| {
-            handle
-                .record(Record::Acquired {
-                    resource: Resource::CgroupDir {
-                        path: dir.to_path_buf(),
-                    },
+        self.placement.create(|dirs| {
+            let records: Vec<Record> = dirs
+                .iter()
+                .map(|dir| Record::Acquired {
+                    resource: Resource::CgroupDir { path: dir.clone() },
                 })
-                .map_err(store_error)
+                .collect();
+            handle.record_all(&records).map_err(store_error)
         })?;
         // Before the init exists, so it joins cgroups that already limit it.
         if let Some(resources) = self

@@ -1,5 +1,5 @@
 //! The filesystem steps [`crate::store`] composes: owner-only files and directories,
-//! directory fsync, flock that survives signals, and the temporary directory a `create`
+//! flock that survives signals, and the temporary directory a `create`
 //! builds before renaming it into place.
 
 use std::fs::{self, DirBuilder, File, OpenOptions};
@@ -22,11 +22,6 @@ pub(crate) fn create_private_file(path: &Path, append: bool) -> io::Result<File>
         options.write(true);
     }
     options.open(path)
-}
-
-/// Makes the directory entries under `dir` (creations, renames, removals) durable.
-pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
-    File::open(dir)?.sync_all()
 }
 
 /// Blocks until the exclusive flock is ours. A signal delivered while waiting is not a

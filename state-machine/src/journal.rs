@@ -3,12 +3,14 @@
 //! incomplete, fails its checksum or does not parse: that is a tail torn by a crash, and
 //! everything before it is trusted.
 //!
-//! Durability: a killed runtime loses nothing that `write` returned, since the page cache
-//! outlives the process; fsync only matters for a power loss. Transition boundaries
-//! (intent, commit, abort) are fsynced. Acquired/released records are not: they name
-//! kernel state (processes, cgroups, mounts) that a power loss destroys together with the
-//! unsynced page cache, so syncing them would buy nothing and cost a disk flush per
-//! resource on a disk-backed `--root`.
+//! Durability: what the journal guards against is a runtime killed at any instant. A
+//! completed `write` is in the page cache, which outlives the process, and is seen by
+//! every later reader, so no fsync is needed for that. A power loss is different, and
+//! fsync would not help there either: it destroys every process, cgroup and mount the
+//! journal describes, and after the reboot `delete --force` clears whatever directory is
+//! left (a torn tail is ignored, a reused pid is told apart by its start time). runc and
+//! crun do not sync their state either; on a disk-backed `--root` each fsync cost a disk
+//! flush per record (see docs/benchmarks.md).
 
 use crate::crc::crc32;
 use crate::record::Record;
@@ -95,17 +97,23 @@ fn parse_lowercase_hex(digits: &[u8]) -> Option<u32> {
     })
 }
 
-/// Appends one record, fsyncing transition boundaries. The file is opened with O_APPEND.
+/// Appends one record with a single write. The file is opened with O_APPEND.
 pub fn append(file: &mut File, record: &Record) -> io::Result<()> {
-    let line =
-        try_encode(record).map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
-    // One write of the whole line: with O_APPEND it lands at the end in one piece, and a
-    // crash can only tear it, which decode detects.
-    file.write_all(&line)?;
-    if record.is_transition_boundary() {
-        file.sync_data()?;
+    append_all(file, std::slice::from_ref(record))
+}
+
+/// Appends several records with one write (each line still checksummed on its own, so a
+/// torn write loses only a tail of them).
+pub fn append_all(file: &mut File, records: &[Record]) -> io::Result<()> {
+    let mut lines = Vec::new();
+    for record in records {
+        let line = try_encode(record)
+            .map_err(|error| io::Error::new(io::ErrorKind::InvalidInput, error))?;
+        lines.extend_from_slice(&line);
     }
-    Ok(())
+    // One write: with O_APPEND it lands at the end in one piece, and a crash can only
+    // tear it, which decode detects.
+    file.write_all(&lines)
 }
 
 /// Reads every valid record of the journal in `dir`. A missing file is `NotFound`.
@@ -121,6 +129,25 @@ mod tests {
 
     fn commit(status: Status) -> Record {
         Record::Commit { status }
+    }
+
+    #[test]
+    fn several_records_in_one_append_read_back_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(JOURNAL_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .unwrap();
+        let records = [
+            commit(Status::Created),
+            commit(Status::Running),
+            commit(Status::Stopped),
+        ];
+        append_all(&mut file, &records[..2]).unwrap();
+        append(&mut file, &records[2]).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), records);
     }
 
     #[test]

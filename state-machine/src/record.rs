@@ -63,13 +63,3 @@ pub enum Record {
     /// status it had before the intent.
     Abort { reason: String },
 }
-
-impl Record {
-    /// Intent, commit and abort delimit a transition; the journal fsyncs them.
-    pub fn is_transition_boundary(&self) -> bool {
-        matches!(
-            self,
-            Record::Intent { .. } | Record::Commit { .. } | Record::Abort { .. }
-        )
-    }
-}

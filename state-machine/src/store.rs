@@ -136,12 +136,6 @@ impl StateRoot {
         };
         journal::append(&mut journal, &intent)
             .map_err(io_context(|| format!("writing {}", journal_path.display())))?;
-        // The lock and journal entries must be durable before the directory becomes
-        // visible under its real name.
-        fs_ops::sync_dir(pending.path()).map_err(io_context(|| {
-            format!("syncing {}", pending.path().display())
-        }))?;
-
         match renameat2(
             &root,
             pending.name(),
@@ -163,8 +157,6 @@ impl StateRoot {
                 })
             }
         }
-        root.sync_all()
-            .map_err(io_context(|| format!("syncing {}", self.path.display())))?;
 
         Ok(ContainerHandle {
             dir: self.container_dir(&id),
@@ -227,12 +219,9 @@ impl StateRoot {
         if valid_len < bytes.len() {
             // A crash tore the last line. Readers stop there, so records appended after it
             // would be invisible: cut it off (we hold the lock, nobody else writes).
-            journal
-                .set_len(valid_len as u64)
-                .and_then(|()| journal.sync_data())
-                .map_err(io_context(|| {
-                    format!("truncating the torn tail of {}", journal_path.display())
-                }))?;
+            journal.set_len(valid_len as u64).map_err(io_context(|| {
+                format!("truncating the torn tail of {}", journal_path.display())
+            }))?;
         }
 
         Ok(ContainerHandle {
@@ -363,9 +352,6 @@ fn remove_container_dir(dir: &Path) -> Result<(), StoreError> {
     fs_ops::remove_if_present(&lock_path)
         .map_err(io_context(|| format!("removing {}", lock_path.display())))?;
     fs::remove_dir(dir).map_err(io_context(|| format!("removing {}", dir.display())))?;
-    if let Some(root) = dir.parent() {
-        fs_ops::sync_dir(root).map_err(io_context(|| format!("syncing {}", root.display())))?;
-    }
     Ok(())
 }
 
@@ -410,12 +396,23 @@ impl ContainerHandle {
         Ok(transition)
     }
 
-    /// Appends a record (transition boundaries fsynced) and applies it to the view.
+    /// Appends a record and applies it to the view.
     pub fn record(&mut self, record: Record) -> Result<(), StoreError> {
         journal::append(&mut self.journal, &record).map_err(io_context(|| {
             format!("writing {}", self.dir.join(JOURNAL_FILE).display())
         }))?;
         self.view.apply(&record);
+        Ok(())
+    }
+
+    /// Appends several records in one write and applies them in order.
+    pub fn record_all(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        journal::append_all(&mut self.journal, records).map_err(io_context(|| {
+            format!("writing {}", self.dir.join(JOURNAL_FILE).display())
+        }))?;
+        for record in records {
+            self.view.apply(record);
+        }
         Ok(())
     }
 

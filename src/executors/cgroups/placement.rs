@@ -48,8 +48,20 @@ impl Placement {
     /// it) before it is made. Returns the directories created, parents first.
     pub fn create(
         &self,
-        mut before_mkdir: impl FnMut(&Path) -> Result<()>,
+        before_mkdir: impl FnOnce(&[PathBuf]) -> Result<()>,
     ) -> Result<Vec<PathBuf>> {
+        // Every directory to make is journaled (in one write) before the first exists.
+        let mut missing = Vec::new();
+        for hierarchy in &self.hierarchies.all {
+            let mut dir = hierarchy.mount_point.clone();
+            for component in self.path.components().skip(1) {
+                dir.push(component);
+                if !dir.exists() {
+                    missing.push(dir.clone());
+                }
+            }
+        }
+        before_mkdir(&missing)?;
         let mut created = Vec::new();
         for hierarchy in &self.hierarchies.all {
             let mut dir = hierarchy.mount_point.clone();
@@ -58,10 +70,9 @@ impl Placement {
                     enable_v2_controllers(&dir);
                 }
                 dir.push(component);
-                if dir.exists() {
+                if !missing.contains(&dir) {
                     continue;
                 }
-                before_mkdir(&dir)?;
                 match std::fs::create_dir(&dir) {
                     Ok(()) => {
                         created.push(dir.clone());
