@@ -4,6 +4,7 @@
 
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod kill;
 mod list;
@@ -72,7 +73,7 @@ pub enum Command {
     Pause(pause::Pause),
     Resume(pause::Resume),
     Update(Box<update::Update>),
-    Events(unimplemented::NotImplemented),
+    Events(events::Events),
     Checkpoint(unimplemented::NotImplemented),
     Restore(unimplemented::NotImplemented),
     Features(unimplemented::NotImplemented),
@@ -150,7 +151,7 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Pause(args) => args.run(&root()?),
         Command::Resume(args) => args.run(&root()?),
         Command::Update(args) => args.run(&root()?),
-        Command::Events(_) => unimplemented::fail("events"),
+        Command::Events(args) => args.run(&root()?),
         Command::Checkpoint(_) => unimplemented::fail("checkpoint"),
         Command::Restore(_) => unimplemented::fail("restore"),
         Command::Features(_) => unimplemented::fail("features"),

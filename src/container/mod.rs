@@ -4,6 +4,7 @@
 pub mod cleanup;
 pub mod create;
 pub mod delete;
+pub mod events;
 pub mod exec;
 pub mod facts;
 pub mod foreground;
@@ -18,6 +19,7 @@ pub mod update;
 
 pub use create::{create, create_serving_terminal, CreateOptions, Created};
 pub use delete::delete;
+pub use events::events;
 pub use exec::{exec, ExecRequest};
 pub use kill::kill;
 pub use pause::{pause, resume};

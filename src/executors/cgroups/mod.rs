@@ -16,6 +16,7 @@ pub mod pids;
 pub mod placement;
 pub mod rdma;
 pub mod resources;
+pub mod stats;
 pub mod unified;
 
 pub use freezer::Freezer;
