@@ -532,3 +532,26 @@ fn list_quiet_json_and_the_ls_alias_with_two_containers() {
     assert_eq!(rt.ok(&["list", "--format", "json"]).trim(), "null");
     assert_no_leaks(&rt, &bundle, &[&created, &running]);
 }
+
+#[test]
+fn systemd_cgroup_driver_fails_clearly_and_leaves_nothing() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new(&["true"]);
+    let id = unique_id("systemd-cgroup");
+    let err = rt.fail(&["--systemd-cgroup", "run", "--bundle", bundle.path(), &id]);
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        assert_one_line_error(
+            &err,
+            &["--systemd-cgroup", "not implemented"],
+            "systemd driver",
+        );
+    } else {
+        println!("systemd is not PID 1 here: checking the refusal that says so");
+        assert_one_line_error(
+            &err,
+            &["--systemd-cgroup", "systemd is not running"],
+            "systemd driver",
+        );
+    }
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}

@@ -137,6 +137,9 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         return Ok(0);
     };
     let root = || StateRoot::open(&cli.root).map_err(Error::new);
+    if cli.systemd_cgroup && matches!(command, Command::Create(_) | Command::Run(_)) {
+        return Err(crate::executors::cgroups::systemd::driver_unavailable());
+    }
     match command {
         Command::Spec(args) => args.run(),
         Command::Create(args) => args.run(&root()?),

@@ -17,6 +17,7 @@ pub mod placement;
 pub mod rdma;
 pub mod resources;
 pub mod stats;
+pub mod systemd;
 pub mod unified;
 
 pub use freezer::Freezer;
