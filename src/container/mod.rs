@@ -2,6 +2,7 @@
 //! view (lock, check the table, journal) down to the executors that do the work.
 
 pub mod cleanup;
+pub mod conclude;
 pub mod create;
 pub mod delete;
 pub mod events;

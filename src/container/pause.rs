@@ -2,12 +2,13 @@
 //! container's freezer. `state` reads the freezer back (see `observe.rs`), so a pause
 //! interrupted between freezing and committing still reads as paused.
 
+use super::conclude::conclude;
 use super::facts::RuntimeFacts;
 use super::observe::current_status;
 use super::state::store_error;
 use crate::error::Result;
 use crate::executors::cgroups::Freezer;
-use ocirun_state_machine::{Operation, Record, StateRoot};
+use ocirun_state_machine::{Operation, StateRoot};
 
 pub fn pause(root: &StateRoot, id: &str) -> Result<()> {
     freeze_or_thaw(root, id, Operation::Pause)
@@ -31,17 +32,10 @@ fn freeze_or_thaw(root: &StateRoot, id: &str, op: Operation) -> Result<()> {
         }),
         (Some(freezer), _) => freezer.thaw(),
     };
-    match outcome {
-        Ok(()) => handle
-            .record(Record::Commit {
-                status: transition.to,
-            })
-            .map_err(store_error),
-        Err(error) => {
-            let _ = handle.record(Record::Abort {
-                reason: error.to_string(),
-            });
-            Err(error.wrap(format!("{} container {id:?}", op.name())))
-        }
-    }
+    conclude(
+        &mut handle,
+        transition,
+        outcome,
+        format!("{} container {id:?}", op.name()),
+    )
 }

@@ -2,6 +2,7 @@
 //! poststart hooks. A poststart failure stops the container (spec lifecycle step 9).
 
 use super::cleanup::kill_and_wait;
+use super::conclude::conclude;
 use super::facts::RuntimeFacts;
 use super::observe::current_status;
 use super::state::{store_error, ContainerState};
@@ -9,28 +10,26 @@ use crate::error::Result;
 use crate::executors::hooks::{self, Phase};
 use crate::executors::start_gate;
 use crate::fault;
-use ocirun_state_machine::{Operation, Record, StateRoot, Status};
+use ocirun_state_machine::{Operation, StateRoot, Status};
 
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     let mut handle = root.lock(id).map_err(store_error)?;
     let status = current_status(handle.view(), false);
-    handle
+    let transition = handle
         .begin(Operation::Start, status)
         .map_err(store_error)?;
     fault::point("start:after-intent");
-    if let Err(error) = start_gate::release(handle.dir()) {
-        let _ = handle.record(Record::Abort {
-            reason: error.to_string(),
-        });
-        return Err(error.wrap(format!("starting container {id:?}")));
+    let released = start_gate::release(handle.dir());
+    if released.is_ok() {
+        tracing::debug!("start {id}: the program runs");
+        fault::point("start:after-release");
     }
-    tracing::debug!("start {id}: the program runs");
-    fault::point("start:after-release");
-    handle
-        .record(Record::Commit {
-            status: Status::Running,
-        })
-        .map_err(store_error)?;
+    conclude(
+        &mut handle,
+        transition,
+        released,
+        format!("starting container {id:?}"),
+    )?;
     fault::point("start:after-commit");
     let _ = std::fs::remove_file(handle.dir().join(start_gate::SOCKET_NAME));
     let facts = RuntimeFacts::from_metadata(handle.view().metadata.as_ref());

@@ -2,13 +2,14 @@
 //! names. Journaled as a transition that keeps the status, so `update` serialises with
 //! the other commands through the lock.
 
+use super::conclude::conclude;
 use super::facts::RuntimeFacts;
 use super::observe::current_status;
 use super::state::store_error;
 use crate::error::Result;
 use crate::executors::cgroups::resources::{self, Stage};
 use oci_spec::runtime::LinuxResources;
-use ocirun_state_machine::{Operation, Record, StateRoot};
+use ocirun_state_machine::{Operation, StateRoot};
 
 pub fn update(root: &StateRoot, id: &str, new: &LinuxResources) -> Result<()> {
     let mut handle = root.lock(id).map_err(store_error)?;
@@ -18,17 +19,11 @@ pub fn update(root: &StateRoot, id: &str, new: &LinuxResources) -> Result<()> {
     let transition = handle
         .begin(Operation::Update, status)
         .map_err(store_error)?;
-    match resources::apply(&placement, new, Stage::Update) {
-        Ok(()) => handle
-            .record(Record::Commit {
-                status: transition.to,
-            })
-            .map_err(store_error),
-        Err(error) => {
-            let _ = handle.record(Record::Abort {
-                reason: error.to_string(),
-            });
-            Err(error.wrap(format!("updating container {id:?}")))
-        }
-    }
+    let outcome = resources::apply(&placement, new, Stage::Update);
+    conclude(
+        &mut handle,
+        transition,
+        outcome,
+        format!("updating container {id:?}"),
+    )
 }

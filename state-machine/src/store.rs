@@ -167,22 +167,28 @@ impl StateRoot {
         })
     }
 
+    /// The container's directory, its lock file's path, and the lock file opened (not
+    /// locked). `NotFound` when there is no such container.
+    fn open_lock_file(&self, id: &str) -> Result<(PathBuf, PathBuf, File), StoreError> {
+        crate::id::validate_id(id).map_err(StoreError::InvalidId)?;
+        let dir = self.container_dir(id);
+        let lock_path = dir.join(LOCK_FILE);
+        match File::open(&lock_path) {
+            Ok(lock) => Ok((dir, lock_path, lock)),
+            Err(error) if fs_ops::is_missing(&error) => {
+                Err(StoreError::NotFound { id: id.to_string() })
+            }
+            Err(error) => Err(io_context(|| format!("opening {}", lock_path.display()))(
+                error,
+            )),
+        }
+    }
+
     /// Locks an existing container exclusively (waiting for other commands) and replays
     /// its journal. `NotFound` if it does not exist or was deleted while we waited.
     pub fn lock(&self, id: &str) -> Result<ContainerHandle, StoreError> {
-        crate::id::validate_id(id).map_err(StoreError::InvalidId)?;
         let not_found = || StoreError::NotFound { id: id.to_string() };
-        let dir = self.container_dir(id);
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = match File::open(&lock_path) {
-            Ok(lock) => lock,
-            Err(error) if fs_ops::is_missing(&error) => return Err(not_found()),
-            Err(error) => {
-                return Err(io_context(|| format!("opening {}", lock_path.display()))(
-                    error,
-                ))
-            }
-        };
+        let (dir, lock_path, lock) = self.open_lock_file(id)?;
         fs_ops::lock_exclusive(&lock)
             .map_err(io_context(|| format!("locking {}", lock_path.display())))?;
         // While we waited the holder may have removed the container (and someone may even
@@ -236,19 +242,8 @@ impl StateRoot {
     /// Reads a container without locking. The bool is true when another process holds
     /// its lock (a transition is in progress).
     pub fn read(&self, id: &str) -> Result<(ContainerView, bool), StoreError> {
-        crate::id::validate_id(id).map_err(StoreError::InvalidId)?;
         let not_found = || StoreError::NotFound { id: id.to_string() };
-        let dir = self.container_dir(id);
-        let lock_path = dir.join(LOCK_FILE);
-        let lock = match File::open(&lock_path) {
-            Ok(lock) => lock,
-            Err(error) if fs_ops::is_missing(&error) => return Err(not_found()),
-            Err(error) => {
-                return Err(io_context(|| format!("opening {}", lock_path.display()))(
-                    error,
-                ))
-            }
-        };
+        let (dir, lock_path, lock) = self.open_lock_file(id)?;
         let records = match journal::read(&dir) {
             Ok(records) => records,
             Err(error) if fs_ops::is_missing(&error) => return Err(not_found()),
