@@ -301,3 +301,32 @@ fn exec_into_a_missing_program_unknown_or_stopped_container_fails_clearly() {
     );
     c.finish();
 }
+
+#[test]
+fn foreground_exec_forwards_signals_to_the_process() {
+    let c = Running::start("exec-signals");
+    let exec = Background::spawn(c.rt.cmd(&[
+        "exec",
+        &c.id,
+        "sh",
+        "-c",
+        "trap 'exit 3' TERM; echo ready; while true; do sleep 0.1; done",
+    ]));
+    wait_until("the exec'd shell to trap TERM", || {
+        fs::read_dir("/proc").unwrap().flatten().any(|e| {
+            fs::read(e.path().join("cmdline")).is_ok_and(|c| c.starts_with(b"sh\x00-c\x00trap"))
+        })
+    });
+    // Give the shell time to install its trap after it started.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    // SAFETY: SIGTERM to our own child, the foreground exec.
+    unsafe { libc::kill(exec.pid() as i32, libc::SIGTERM) };
+    let out = exec.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.finish();
+}

@@ -2,7 +2,7 @@
 //! protocol (the pty master sent with SCM_RIGHTS, as engines expect from runc),
 //! and a foreground `run` serving the container's terminal on the caller's own.
 //!
-//! (`exec --tty` is not covered here.)
+//! `exec --tty` gets the same two ways: a console socket, or a terminal served by exec.
 //!
 //! Every test ends with `assert_no_leaks`.
 
@@ -371,5 +371,82 @@ fn foreground_run_serves_the_terminal_and_restores_it() {
         "the caller's terminal settings are restored after run"
     );
     drop(reader);
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn exec_tty_sends_its_own_pty_to_the_console_socket() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("exec-tty-socket");
+    rt.ok(&["run", "-d", "--bundle", bundle.path(), &id]);
+    let socket = bundle.dir.join("exec-console.sock");
+    let listener = UnixListener::bind(&socket).unwrap();
+    let exec = Background::spawn(rt.cmd(&[
+        "exec",
+        "--tty",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        &id,
+        "sh",
+    ]));
+    let (stream, _) = listener
+        .accept()
+        .expect("exec connected to the console socket");
+    let master = receive_fd(&stream);
+    let reader = PtyReader::new(&master);
+    type_on(&master, "tty; echo sum-$((20+22))\n");
+    reader.wait_for("sum-42");
+    reader.wait_for("/dev/pts/");
+    type_on(&master, "exit 6\n");
+    let out = exec.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        rt.state(&id)["status"],
+        "running",
+        "the exec'd shell is not the container"
+    );
+    drop(reader);
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn foreground_exec_tty_serves_the_terminal_and_restores_it() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("exec-tty-run");
+    rt.ok(&["run", "-d", "--bundle", bundle.path(), &id]);
+    let size = Winsize {
+        ws_row: 21,
+        ws_col: 77,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    let pty = openpty(&size, None).expect("openpty");
+    let before = tcgetattr(pty.slave.as_fd()).unwrap();
+    let reader = PtyReader::new(&pty.master);
+    let mut cmd = rt.cmd(&["exec", "-t", &id, "sh"]);
+    let stdio = || Stdio::from(pty.slave.try_clone().unwrap());
+    cmd.stdin(stdio()).stdout(stdio()).stderr(stdio());
+    let exec = Background::spawn_on_terminal(cmd);
+    type_on(&pty.master, "echo S=$(stty size)\n");
+    reader.wait_for("S=21 77");
+    type_on(&pty.master, "exit 9\n");
+    let out = exec.wait();
+    assert_eq!(out.status.code(), Some(9));
+    let after = tcgetattr(pty.slave.as_fd()).unwrap();
+    assert_eq!(
+        settings(&after),
+        settings(&before),
+        "the caller's terminal is restored"
+    );
+    drop(reader);
+    rt.ok(&["delete", "--force", &id]);
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
