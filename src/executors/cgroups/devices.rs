@@ -1,19 +1,15 @@
-//! `linux.resources.devices`: v1 `devices.allow` / `devices.deny`.
-//!
-//! On a host without the v1 devices controller (pure cgroup v2), rules need a BPF
-//! program attached to the cgroup, which ocirun does not have yet. Every config carries
-//! rules (runc's default spec denies everything, engines add an allow-list), so refusing
-//! all of them would refuse every container. The line drawn: a list that denies
-//! everything and then allows devices (the shape every engine sends) is accepted with a
-//! warning, because without the program it only allows more than asked, and the
-//! container's /dev still holds only the configured nodes; any rule that denies a
-//! specific device (which only the program can enforce) is an error.
+//! `linux.resources.devices`: v1 `devices.allow` / `devices.deny`, or on a host without
+//! the v1 devices controller (pure cgroup v2) the same rules as an eBPF program attached
+//! to the container's cgroup (see device_program.rs). Either way the rules are followed
+//! by the devices the runtime always creates and the configured `linux.devices`, as runc
+//! does, so a deny-all config still has a working /dev/null.
 
 use crate::bail;
 use crate::error::Result;
 use oci_spec::runtime::{LinuxDevice, LinuxDeviceCgroup, LinuxDeviceType};
 use std::path::{Path, PathBuf};
 
+use super::device_program::{self, DeviceRule};
 use super::resources::write;
 
 const FIELD: &str = "linux.resources.devices";
@@ -66,20 +62,47 @@ fn device_line(device: &LinuxDevice) -> Option<String> {
     Some(format!("{kind} {}:{} rwm", device.major(), device.minor()))
 }
 
-/// `v1_dir`: the container's devices cgroup, when the host has the v1 controller.
-/// `configured`: `linux.devices`, which are allowed after the rules.
+/// `v1_dir`: the container's devices cgroup, when the host has the v1 controller;
+/// otherwise `unified_dir` gets the eBPF program. `configured`: `linux.devices`, which
+/// are allowed after the rules.
 pub fn apply(
     v1_dir: Option<PathBuf>,
+    unified_dir: Option<PathBuf>,
     rules: &[LinuxDeviceCgroup],
     configured: &[LinuxDevice],
 ) -> Result<()> {
     if rules.is_empty() {
         return Ok(());
     }
-    match v1_dir {
-        Some(dir) => write_v1(&dir, rules, configured),
-        None => accept_without_program(rules),
+    match (v1_dir, unified_dir) {
+        (Some(dir), _) => write_v1(&dir, rules, configured),
+        (None, Some(dir)) => device_program::attach(&dir, &program_rules(rules, configured)?)
+            .map_err(|e| e.wrap(FIELD)),
+        (None, None) => {
+            bail!("{FIELD}: this host has neither a v1 devices controller nor cgroup v2")
+        }
     }
+}
+
+/// Every rule in the order the v1 files would get them.
+fn program_rules(
+    rules: &[LinuxDeviceCgroup],
+    configured: &[LinuxDevice],
+) -> Result<Vec<DeviceRule>> {
+    let mut lines = Vec::new();
+    for rule in rules {
+        lines.push((rule.allow(), rule_line(rule)?));
+    }
+    lines.extend(ALWAYS_ALLOWED.iter().map(|l| (true, l.to_string())));
+    lines.extend(configured.iter().filter_map(device_line).map(|l| (true, l)));
+    lines
+        .iter()
+        .map(|(allow, line)| {
+            DeviceRule::parse(*allow, line).ok_or_else(|| {
+                crate::error::Error::new(format!("{FIELD}: cannot express {line:?}"))
+            })
+        })
+        .collect()
 }
 
 fn write_v1(dir: &Path, rules: &[LinuxDeviceCgroup], configured: &[LinuxDevice]) -> Result<()> {
@@ -100,25 +123,6 @@ fn write_v1(dir: &Path, rules: &[LinuxDeviceCgroup], configured: &[LinuxDevice])
             &format!("{FIELD} (allowing {line})"),
         )?;
     }
-    Ok(())
-}
-
-fn is_deny_all(rule: &LinuxDeviceCgroup) -> bool {
-    !rule.allow()
-        && matches!(rule.typ(), None | Some(LinuxDeviceType::A))
-        && rule.major().is_none_or(|n| n < 0)
-        && rule.minor().is_none_or(|n| n < 0)
-}
-
-/// See the module comment: deny-all followed by allows passes with a warning.
-pub fn accept_without_program(rules: &[LinuxDeviceCgroup]) -> Result<()> {
-    for (i, rule) in rules.iter().enumerate() {
-        let leading_deny_all = i == 0 && is_deny_all(rule);
-        if !rule.allow() && !leading_deny_all {
-            bail!("{FIELD}[{i}]: device rules on cgroup v2 need the eBPF device program, which ocirun does not support yet");
-        }
-    }
-    tracing::warn!("{FIELD}: not enforced on cgroup v2 yet (no eBPF device program); the container's /dev holds only its configured devices");
     Ok(())
 }
 
@@ -156,29 +160,17 @@ mod tests {
     #[test]
     fn v1_writes_rules_then_the_defaults() {
         let dir = fake_cgroup(&["devices.allow", "devices.deny"]);
-        apply(Some(dir.path().into()), &[deny_all()], &[]).unwrap();
+        apply(Some(dir.path().into()), None, &[deny_all()], &[]).unwrap();
         assert_eq!(content(dir.path(), "devices.deny"), "a *:* rwm");
         // The fake keeps the last write: the last default.
         assert_eq!(content(dir.path(), "devices.allow"), "c 136:* rwm");
     }
 
     #[test]
-    fn v2_accepts_the_usual_allow_list_and_refuses_specific_denies() {
-        apply(None, &[deny_all(), allow_char(1, 3)], &[]).unwrap();
-        apply(None, &[], &[]).unwrap();
-        let specific_deny = LinuxDeviceCgroupBuilder::default()
-            .allow(false)
-            .typ(LinuxDeviceType::C)
-            .major(1)
-            .minor(3)
-            .build()
-            .unwrap();
-        let error = apply(None, &[specific_deny], &[]).unwrap_err().to_string();
-        assert!(
-            error
-                .starts_with("linux.resources.devices[0]: device rules on cgroup v2 need the eBPF"),
-            "{error}"
-        );
-        assert!(apply(None, &[allow_char(1, 3), deny_all()], &[]).is_err());
+    fn the_program_gets_the_rules_then_the_defaults_then_the_configured_devices() {
+        let rules = program_rules(&[deny_all(), allow_char(10, 200)], &[]).unwrap();
+        assert!(!rules[0].allow && rules[0].kind.is_none());
+        assert_eq!((rules[1].major, rules[1].minor), (Some(10), Some(200)));
+        assert_eq!(rules.len(), 2 + ALWAYS_ALLOWED.len());
     }
 }

@@ -5,6 +5,7 @@
 pub mod blkio;
 pub mod cpu;
 pub mod cpuset;
+pub mod device_program;
 pub mod devices;
 pub mod freezer;
 pub mod hierarchy;

@@ -114,7 +114,12 @@ pub fn apply(placement: &Placement, resources: &LinuxResources, stage: Stage) ->
     let rules = resources.devices().as_deref().unwrap_or_default();
     match stage {
         Stage::Create { devices } => {
-            devices::apply(placement.v1_dir("devices"), rules, devices)?;
+            devices::apply(
+                placement.v1_dir("devices"),
+                placement.unified_dir(),
+                rules,
+                devices,
+            )?;
         }
         Stage::Update if !rules.is_empty() => {
             tracing::warn!(
