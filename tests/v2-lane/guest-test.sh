@@ -361,6 +361,40 @@ if run_bg orphan "delete of a stopped container empties its cgroup"; then
     gone orphan
 fi
 
+# --- kill --all while the container forks ----------------------------------------------
+# Every process keeps forking: signalling pids one by one races with the forks;
+# cgroup.kill does not.
+bundle storm '["sh", "-c", "for i in 1 2 3 4 5 6; do sh -c \"while :; do sleep 1 & sleep 0.01; done\" & done; wait"]' \
+    '.linux.namespaces |= map(select(.type != "pid")) | .linux.resources.pids = {"limit": 2000}'
+if run_bg storm "kill --all while the container forks"; then
+    sleep 2
+    before=$(wc -l <"$CG/storm/cgroup.procs")
+    oci kill --all storm KILL 2>"$WORK/storm/err"
+    sleep 0.5
+    after=$(wc -l <"$CG/storm/cgroup.procs")
+    if [ "$after" -eq 0 ]; then pass "kill --all while the container forks ($before processes)"; else
+        fail "kill --all while the container forks" "$after of $before processes left 0.5 s later $(cat "$WORK/storm/err")"
+    fi
+    gone storm
+fi
+# Other signals: the cgroup is frozen while its pids are signalled, then thawed.
+bundle storm-term '["sh", "-c", "for i in 1 2 3 4 5 6; do sh -c \"while :; do sleep 1 & sleep 0.01; done\" & done; wait"]' \
+    '.linux.namespaces |= map(select(.type != "pid")) | .linux.resources.pids = {"limit": 2000}'
+if run_bg storm-term "kill --all TERM while the container forks"; then
+    sleep 2
+    before=$(wc -l <"$CG/storm-term/cgroup.procs")
+    oci kill --all storm-term TERM 2>"$WORK/storm-term/err"
+    sleep 0.5
+    after=$(wc -l <"$CG/storm-term/cgroup.procs")
+    if [ "$after" -eq 0 ] && [ "$(cgfile storm-term cgroup.freeze)" = 0 ]; then
+        pass "kill --all TERM while the container forks ($before processes; thawed after)"
+    else
+        fail "kill --all TERM while the container forks" \
+            "$after of $before processes left 0.5 s later, cgroup.freeze $(cgfile storm-term cgroup.freeze) $(cat "$WORK/storm-term/err")"
+    fi
+    gone storm-term
+fi
+
 # --- devices ----------------------------------------------------------------------------
 bundle dev-default '["sh", "-c", "echo ok >/dev/null && head -c 1 /dev/zero | wc -c"]'
 run_fg dev-default
