@@ -16,6 +16,12 @@ pub fn kill(root: &StateRoot, id: &str, signal: i32, all: bool) -> Result<()> {
     let handle = root.lock(id).map_err(store_error)?;
     let view = handle.view();
     let status = current_status(view, false);
+    if all && status == Status::Stopped {
+        // As runc 1.1.5: the init is gone, but what it left in the cgroup (a container
+        // without a pid namespace) is still signalled; the init's pid, maybe reused, is not.
+        let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
+        return signal_cgroup(&facts, signal, false);
+    }
     plan(Operation::Kill, Some(status)).map_err(|error| {
         store_error(StoreError::Illegal {
             id: id.to_string(),

@@ -361,6 +361,20 @@ if run_bg orphan "delete of a stopped container empties its cgroup"; then
     gone orphan
 fi
 
+# runc 1.1.5 signals what is left in a stopped container's cgroup.
+bundle orphan-kill '["sh", "-c", "sleep 100 & exit 0"]' '.linux.namespaces |= map(select(.type != "pid"))'
+if run_bg orphan-kill "kill --all of a stopped container signals what is left"; then
+    if wait_for orphan-kill stopped && oci kill --all orphan-kill KILL 2>"$WORK/orphan-kill/err"; then
+        sleep 0.3
+        check "kill --all of a stopped container signals what is left" \
+            "$(cat "$CG/orphan-kill/cgroup.procs" | wc -l)" 0
+    else
+        fail "kill --all of a stopped container signals what is left" \
+            "status $(status_of orphan-kill): $(cat "$WORK/orphan-kill/err")"
+    fi
+    gone orphan-kill
+fi
+
 # --- kill --all while the container forks ----------------------------------------------
 # Every process keeps forking: signalling pids one by one races with the forks;
 # cgroup.kill does not.
