@@ -7,9 +7,9 @@
 #   bash tests/v2-lane/run.sh          # as root; builds target/debug/ocirun if missing
 #
 # Environment:
-#   OCIRUN_BIN=path               the ocirun binary to test (default: target/debug/ocirun,
-#                                 built with `cargo build` when missing)
-#   OCIRUN_V2_LANE_CACHE=dir      cache (default: target/v2-lane)
+#   OCIRUN_BIN=path               the ocirun binary to test (default:
+#                                 ${CARGO_TARGET_DIR:-target}/debug/ocirun, built if missing)
+#   OCIRUN_V2_LANE_CACHE=dir      cache (default: ${CARGO_TARGET_DIR:-target}/v2-lane)
 #   OCIRUN_V2_LANE_KERNEL=pkg     kernel package (default: what linux-image-amd64 depends on)
 #   OCIRUN_V2_LANE_TIMEOUT=secs   hard timeout of the guest (default 240)
 #
@@ -20,7 +20,8 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 LANE="$REPO/tests/v2-lane"
-CACHE="${OCIRUN_V2_LANE_CACHE:-$REPO/target/v2-lane}"
+TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
+CACHE="${OCIRUN_V2_LANE_CACHE:-$TARGET/v2-lane}"
 TIMEOUT="${OCIRUN_V2_LANE_TIMEOUT:-240}"
 START=$SECONDS
 
@@ -132,7 +133,7 @@ done
 (cd "$INITRD_DIR" && find . | cpio -o -H newc --quiet) >"$CACHE/initramfs.cpio"
 
 # --- the payload, shared read-only over 9p: ocirun, jq, their libraries, the tests -------
-OCIRUN_BIN="${OCIRUN_BIN:-$REPO/target/debug/ocirun}"
+OCIRUN_BIN="${OCIRUN_BIN:-$TARGET/debug/ocirun}"
 if [[ ! -x $OCIRUN_BIN ]]; then
     log "building $OCIRUN_BIN"
     (cd "$REPO" && cargo build --bin ocirun) || die "cargo build failed"
