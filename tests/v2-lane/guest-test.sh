@@ -384,10 +384,11 @@ if run_bg storm "kill --all while the container forks"; then
     sleep 2
     before=$(wc -l <"$CG/storm/cgroup.procs")
     oci kill --all storm KILL 2>"$WORK/storm/err"
-    sleep 0.5
+    i=0
+    while [ $i -lt 30 ] && [ -n "$(cat "$CG/storm/cgroup.procs")" ]; do sleep 0.1; i=$((i + 1)); done
     after=$(wc -l <"$CG/storm/cgroup.procs")
     if [ "$after" -eq 0 ]; then pass "kill --all while the container forks ($before processes)"; else
-        fail "kill --all while the container forks" "$after of $before processes left 0.5 s later $(cat "$WORK/storm/err")"
+        fail "kill --all while the container forks" "$after of $before processes left 3 s later $(cat "$WORK/storm/err")"
     fi
     gone storm
 fi
@@ -398,13 +399,14 @@ if run_bg storm-term "kill --all TERM while the container forks"; then
     sleep 2
     before=$(wc -l <"$CG/storm-term/cgroup.procs")
     oci kill --all storm-term TERM 2>"$WORK/storm-term/err"
-    sleep 0.5
+    i=0
+    while [ $i -lt 30 ] && [ -n "$(cat "$CG/storm-term/cgroup.procs")" ]; do sleep 0.1; i=$((i + 1)); done
     after=$(wc -l <"$CG/storm-term/cgroup.procs")
     if [ "$after" -eq 0 ] && [ "$(cgfile storm-term cgroup.freeze)" = 0 ]; then
         pass "kill --all TERM while the container forks ($before processes; thawed after)"
     else
         fail "kill --all TERM while the container forks" \
-            "$after of $before processes left 0.5 s later, cgroup.freeze $(cgfile storm-term cgroup.freeze) $(cat "$WORK/storm-term/err")"
+            "$after of $before processes left 3 s later, cgroup.freeze $(cgfile storm-term cgroup.freeze) $(cat "$WORK/storm-term/err")"
     fi
     gone storm-term
 fi

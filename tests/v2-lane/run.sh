@@ -79,7 +79,7 @@ if [[ ! -f $KDIR/.complete ]]; then
         [[ -n $pkg ]] || die "apt knows no linux-image-amd64 kernel package (apt-get update failed?)"
     fi
     log "fetching $pkg with apt-get download"
-    rm -rf "$KDIR" "$CACHE"/download
+    rm -rf "$KDIR" "$KDIR.tmp" "$CACHE"/download
     mkdir -p "$CACHE/download"
     (cd "$CACHE/download" && apt-get download "$pkg" >/dev/null 2>&1) ||
         die "apt-get download $pkg failed (no network, or the package is gone: set OCIRUN_V2_LANE_KERNEL)"
