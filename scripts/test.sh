@@ -5,7 +5,9 @@
 #   bash scripts/test.sh
 #
 # Installs the system prerequisites first if one of them is missing (the apt
-# part of scripts/setup.sh).
+# part of scripts/setup.sh). Ends with the pure cgroup v2 lane (tests/v2-lane/run.sh,
+# a qemu guest; see docs/cgroups.md): OCIRUN_SKIP_V2_LANE=1 skips it, and it skips
+# itself, saying why, where qemu cannot run; any failure of it fails the run.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -68,3 +70,21 @@ DONE+=(prerequisites)
 step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 step test cargo test --workspace --all-features
+
+STEP="v2 lane"
+if [[ ${OCIRUN_SKIP_V2_LANE:-0} == 1 ]]; then
+    printf '\n==> v2 lane: skipped (OCIRUN_SKIP_V2_LANE=1)\n'
+    DONE+=("v2 lane (skipped)")
+else
+    printf '\n==> v2 lane: bash tests/v2-lane/run.sh\n'
+    lane_rc=0
+    bash "$REPO/tests/v2-lane/run.sh" || lane_rc=$?
+    if [[ $lane_rc -eq 77 ]]; then
+        printf 'v2 lane: skipped (the reason is above)\n'
+        DONE+=("v2 lane (skipped)")
+    elif [[ $lane_rc -ne 0 ]]; then
+        exit "$lane_rc"
+    else
+        DONE+=("v2 lane")
+    fi
+fi
