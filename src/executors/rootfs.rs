@@ -85,7 +85,11 @@ impl Rootfs<'_> {
             .as_ref()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| fs_type.to_string());
-        let data = options.data_string();
+        let data = super::lsm::with_mount_label(
+            options.data_string(),
+            fs_type,
+            super::lsm::mount_label(self.spec),
+        );
         mount(
             Some(source.as_str()),
             &target,

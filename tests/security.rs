@@ -1,0 +1,461 @@
+//! Security features and the known escapes of runc's history, on real containers:
+//! seccomp (every path: with and without noNewPrivileges, exec'd processes, the notify
+//! agent), capability names, LSM requests the host cannot honour, and the attacks of
+//! CVE-2019-5736, CVE-2021-30465, CVE-2024-21626, masked-path races and a hostile
+//! `--root`. Each attack test is one a naive runtime fails.
+//!
+//! Every test ends with `assert_no_leaks`.
+
+mod common;
+
+use std::fs;
+use std::io::{IoSliceMut, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+
+use common::*;
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+fn sh_bundle(script: &str) -> Bundle {
+    Bundle::new(&["sh", "-c", script])
+}
+
+fn set_seccomp(bundle: &mut Bundle, seccomp: Value) {
+    bundle.config["linux"]["seccomp"] = seccomp;
+    bundle.write_config();
+}
+
+/// `run` of `bundle`, returning (exit code, stdout, stderr).
+fn run_bundle(rt: &Runtime, bundle: &Bundle, id: &str) -> (Option<i32>, String, String) {
+    let out = rt.run(&["run", "--bundle", bundle.path(), id]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A profile that allows everything but answers `mkdir` with `errno` and `kill` of
+/// signal 0 with EPERM, of signals with bit 4 set (16..31) with EACCES.
+fn denying_profile(errno: u32) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [
+            {"names": ["mkdir", "mkdirat", "a_syscall_no_kernel_has"],
+             "action": "SCMP_ACT_ERRNO", "errnoRet": errno},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO",
+             "args": [{"index": 1, "value": 0, "op": "SCMP_CMP_EQ"}]},
+            {"names": ["kill"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+             "args": [{"index": 1, "value": 16, "valueTwo": 16, "op": "SCMP_CMP_MASKED_EQ"}]}
+        ]
+    })
+}
+
+/// What the container reports about the denying profile.
+const PROBE: &str = "mkdir /tmp/d 2>&1; echo mkdir=$?; \
+    kill -0 $$ 2>&1; echo kill0=$?; \
+    kill -CONT $$ 2>&1; echo kill18=$?; \
+    kill -WINCH $$ 2>&1; echo kill28=$?";
+
+fn assert_denied(out: &str, errno_text: &str) {
+    assert!(
+        out.contains(errno_text) && out.contains("mkdir=1"),
+        "mkdir should fail with {errno_text:?}: {out}"
+    );
+    assert!(
+        out.contains("kill0=1") && out.contains("Operation not permitted"),
+        "kill -0 should fail with EPERM: {out}"
+    );
+    assert!(
+        out.contains("kill18=1") && out.contains("Permission denied"),
+        "kill -CONT (18 & 16) should fail with EACCES: {out}"
+    );
+    // SIGWINCH is 28 = 0b11100: bit 4 set too.
+    assert!(out.contains("kill28=1"), "kill -WINCH should fail: {out}");
+}
+
+// ---------------------------------------------------------------------------
+// seccomp
+// ---------------------------------------------------------------------------
+
+#[test]
+fn seccomp_errno_rules_and_argument_conditions_apply_with_and_without_no_new_privileges() {
+    let rt = Runtime::new();
+    let mut bundle = sh_bundle(&format!("{PROBE}; echo done"));
+    let mut ids = Vec::new();
+    for no_new_privileges in [false, true] {
+        bundle.config["process"]["noNewPrivileges"] = json!(no_new_privileges);
+        set_seccomp(&mut bundle, denying_profile(38));
+        let id = unique_id("seccomp-errno");
+        let (code, out, err) = run_bundle(&rt, &bundle, &id);
+        assert!(
+            out.contains("Function not implemented"),
+            "nnp={no_new_privileges}: mkdir should fail with ENOSYS (errnoRet 38): {out} {err} {code:?}"
+        );
+        assert_denied(&out, "Function not implemented");
+        // The process must see its own no_new_privs as configured, not libseccomp's.
+        ids.push(id);
+    }
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_no_leaks(&rt, &bundle, &ids);
+}
+
+#[test]
+fn seccomp_does_not_set_no_new_privs_by_itself() {
+    let rt = Runtime::new();
+    let mut bundle =
+        sh_bundle("grep NoNewPrivs /proc/self/status; grep Seccomp: /proc/self/status");
+    bundle.config["process"]["noNewPrivileges"] = json!(false);
+    set_seccomp(&mut bundle, denying_profile(1));
+    let id = unique_id("seccomp-nnp");
+    let out = rt.ok(&["run", "--bundle", bundle.path(), &id]);
+    assert!(out.contains("NoNewPrivs:\t0"), "{out}");
+    assert!(
+        out.contains("Seccomp:\t2"),
+        "a filter should be loaded: {out}"
+    );
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn seccomp_kill_process_ends_the_container_with_sigsys() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["uname"]);
+    set_seccomp(
+        &mut bundle,
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["uname"], "action": "SCMP_ACT_KILL_PROCESS"}]
+        }),
+    );
+    let id = unique_id("seccomp-kill");
+    let (code, out, _) = run_bundle(&rt, &bundle, &id);
+    assert_eq!(
+        code,
+        Some(128 + libc::SIGSYS),
+        "uname should die of SIGSYS: {out}"
+    );
+    assert!(out.is_empty(), "uname printed {out:?}");
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn seccomp_default_errno_with_an_allow_list() {
+    let rt = Runtime::new();
+    // Everything is ENOSYS (defaultErrnoRet) except what busybox sh and echo need:
+    // a run that prints proves the allow list is applied and the default is not KILL.
+    let mut bundle = sh_bundle("echo allowed; mkdir /tmp/x 2>&1; exit 0");
+    let allowed = [
+        "read",
+        "write",
+        "writev",
+        "exit",
+        "exit_group",
+        "brk",
+        "mmap",
+        "munmap",
+        "mprotect",
+        "rt_sigaction",
+        "rt_sigprocmask",
+        "rt_sigreturn",
+        "execve",
+        "arch_prctl",
+        "set_tid_address",
+        "getpid",
+        "getppid",
+        "getuid",
+        "geteuid",
+        "getgid",
+        "getegid",
+        "fcntl",
+        "close",
+        "openat",
+        "newfstatat",
+        "fstat",
+        "stat",
+        "lstat",
+        "ioctl",
+        "uname",
+        "prlimit64",
+        "getcwd",
+        "dup2",
+        "wait4",
+        "fork",
+        "vfork",
+        "clone",
+        "clone3",
+        "set_robust_list",
+        "rseq",
+        "getrandom",
+        "access",
+        "faccessat",
+        "faccessat2",
+        "lseek",
+        "readlink",
+        "sigaltstack",
+        "futex",
+        "statx",
+        "pipe",
+        "pipe2",
+        "getpgid",
+        "setpgid",
+        "getpgrp",
+        "poll",
+        "ppoll",
+    ];
+    set_seccomp(
+        &mut bundle,
+        json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 38,
+            "syscalls": [{"names": allowed.to_vec(), "action": "SCMP_ACT_ALLOW"}]
+        }),
+    );
+    bundle.config["process"]["noNewPrivileges"] = json!(true);
+    bundle.write_config();
+    let id = unique_id("seccomp-allowlist");
+    let (code, out, err) = run_bundle(&rt, &bundle, &id);
+    assert_eq!(code, Some(0), "{out} {err}");
+    assert!(out.contains("allowed"), "{out}");
+    assert!(
+        out.contains("Function not implemented"),
+        "mkdir is not allowed: {out}"
+    );
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn exec_applies_the_containers_filter_even_after_config_json_changed() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["sleep", "1000"]);
+    set_seccomp(&mut bundle, denying_profile(38));
+    let id = unique_id("seccomp-exec");
+    rt.ok(&["run", "-d", "--bundle", bundle.path(), &id]);
+    // What exec applies is what create journaled.
+    bundle.config["linux"]
+        .as_object_mut()
+        .unwrap()
+        .remove("seccomp");
+    bundle.write_config();
+    let out = rt.ok(&["exec", &id, "sh", "-c", PROBE]);
+    assert_denied(&out, "Function not implemented");
+    let out = rt.ok(&["exec", "--no-new-privs", &id, "sh", "-c", PROBE]);
+    assert_denied(&out, "Function not implemented");
+    rt.ok(&["delete", "--force", &id]);
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn seccomp_errno_ret_on_kill_is_refused_naming_the_rule() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["true"]);
+    set_seccomp(
+        &mut bundle,
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_KILL", "errnoRet": 1}]
+        }),
+    );
+    let id = unique_id("seccomp-bad");
+    let err = rt.fail(&["create", "--bundle", bundle.path(), &id]);
+    assert_one_line_error(&err, &["linux.seccomp.syscalls[0]", "errnoRet"], "create");
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+/// Receives the seccomp agent's message: the notify descriptor and the JSON state.
+fn receive_notify_fd(socket: &std::os::unix::net::UnixStream) -> (OwnedFd, Value) {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut iov = [IoSliceMut::new(&mut buffer)];
+    let mut space = nix::cmsg_space!([std::os::fd::RawFd; 4]);
+    let message = recvmsg::<()>(
+        socket.as_raw_fd(),
+        &mut iov,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .expect("recvmsg from the runtime");
+    let mut fd = None;
+    for cmsg in message.cmsgs().unwrap() {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            // SAFETY: the kernel installed these descriptors in this process for us.
+            fd = fds.first().map(|fd| unsafe { OwnedFd::from_raw_fd(*fd) });
+        }
+    }
+    let length = message.bytes;
+    let mut text = buffer[..length].to_vec();
+    // The runtime may send the rest of the JSON in later writes; it closes after.
+    let mut rest = Vec::new();
+    let mut reader = socket;
+    let _ = reader.read_to_end(&mut rest);
+    text.extend(rest);
+    let state: Value = serde_json::from_slice(&text).unwrap_or_else(|e| {
+        panic!(
+            "agent got invalid JSON ({e}): {}",
+            String::from_utf8_lossy(&text)
+        )
+    });
+    (fd.expect("no descriptor came with SCM_RIGHTS"), state)
+}
+
+/// A seccomp agent: answers the first trapped syscall with success without running it.
+fn answer_one_with_success(notify: &OwnedFd) -> String {
+    use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
+    let request = ScmpNotifReq::receive(notify.as_raw_fd()).expect("a notification");
+    let name = request
+        .data
+        .syscall
+        .get_name()
+        .unwrap_or_else(|_| "?".into());
+    ScmpNotifResp::new_val(request.id, 0, ScmpNotifRespFlags::empty())
+        .respond(notify.as_raw_fd())
+        .expect("responding");
+    name
+}
+
+#[test]
+fn seccomp_notify_sends_the_descriptor_and_state_to_the_agent_which_answers() {
+    for no_new_privileges in [false, true] {
+        let rt = Runtime::new();
+        let mut bundle = sh_bundle(
+            "mkdir /tmp/agent-said-yes && echo mkdir-ok; \
+             [ -d /tmp/agent-said-yes ] && echo made || echo not-made",
+        );
+        let socket_path = bundle.dir.join("agent.sock");
+        let listener = UnixListener::bind(&socket_path).unwrap();
+        bundle.config["process"]["noNewPrivileges"] = json!(no_new_privileges);
+        set_seccomp(
+            &mut bundle,
+            json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "listenerPath": socket_path,
+                "listenerMetadata": "agent-metadata",
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+            }),
+        );
+        let agent = std::thread::spawn(move || {
+            let (connection, _) = listener.accept().unwrap();
+            let (notify, state) = receive_notify_fd(&connection);
+            let syscall = answer_one_with_success(&notify);
+            (state, syscall)
+        });
+        let id = unique_id("seccomp-notify");
+        let (code, out, err) = run_bundle(&rt, &bundle, &id);
+        let (state, syscall) = agent.join().expect("agent thread");
+        assert_eq!(code, Some(0), "nnp={no_new_privileges}: {out} {err}");
+        assert!(
+            out.contains("mkdir-ok") && out.contains("not-made"),
+            "the agent answered success without making the directory: {out}"
+        );
+        assert!(syscall.starts_with("mkdir"), "{syscall}");
+        assert_eq!(state["fds"], json!(["seccompFd"]), "{state}");
+        assert_eq!(state["metadata"], "agent-metadata", "{state}");
+        assert_eq!(state["state"]["id"], id.as_str(), "{state}");
+        assert!(
+            state["pid"].as_i64().unwrap_or(0) > 1,
+            "the host pid: {state}"
+        );
+        assert_eq!(state["pid"], state["state"]["pid"], "{state}");
+        assert!(state["ociVersion"].is_string(), "{state}");
+        assert_no_leaks(&rt, &bundle, &[&id]);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Capabilities and LSMs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_unknown_capability_is_an_error_naming_it_and_its_field() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["true"]);
+    bundle.config["process"]["capabilities"]["bounding"] = json!(["CAP_KILL", "CAP_NOT_A_CAP"]);
+    bundle.write_config();
+    let id = unique_id("cap-unknown");
+    let err = rt.fail(&["create", "--bundle", bundle.path(), &id]);
+    assert_one_line_error(
+        &err,
+        &["CAP_NOT_A_CAP", "process.capabilities.bounding"],
+        "create with an unknown capability",
+    );
+    assert!(rt.root_entries().is_empty());
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn lsm_requests_the_host_cannot_honour_are_refused_before_anything_is_made() {
+    let apparmor = fs::read_to_string("/sys/module/apparmor/parameters/enabled")
+        .is_ok_and(|s| s.starts_with('Y'));
+    let selinux = Path::new("/sys/fs/selinux/enforce").exists();
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["sleep", "1000"]);
+    let cases: Vec<(&str, &str, Value, &[&str])> = vec![
+        (
+            "apparmor",
+            "process",
+            json!({"apparmorProfile": "docker-default"}),
+            &["process.apparmorProfile", "AppArmor is not enabled"],
+        ),
+        (
+            "selinux",
+            "process",
+            json!({"selinuxLabel": "system_u:system_r:container_t:s0"}),
+            &["process.selinuxLabel", "SELinux is not enabled"],
+        ),
+        (
+            "selinux",
+            "linux",
+            json!({"mountLabel": "system_u:object_r:container_file_t:s0"}),
+            &["linux.mountLabel", "SELinux is not enabled"],
+        ),
+    ];
+    let mut ids = Vec::new();
+    for (lsm, section, fields, words) in cases {
+        if (lsm == "apparmor" && apparmor) || (lsm == "selinux" && selinux) {
+            continue;
+        }
+        let saved = bundle.config.clone();
+        for (key, value) in fields.as_object().unwrap() {
+            bundle.config[section][key] = value.clone();
+        }
+        bundle.write_config();
+        let id = unique_id("lsm");
+        let err = rt.fail(&["create", "--bundle", bundle.path(), &id]);
+        assert_one_line_error(&err, words, "create");
+        assert!(rt.root_entries().is_empty(), "create made state");
+        bundle.config = saved;
+        bundle.write_config();
+        ids.push(id);
+    }
+    // exec asks too.
+    let id = unique_id("lsm-exec");
+    rt.ok(&["run", "-d", "--bundle", bundle.path(), &id]);
+    if !apparmor {
+        let err = rt.fail(&["exec", "--apparmor", "docker-default", &id, "true"]);
+        assert_one_line_error(
+            &err,
+            &["apparmorProfile", "AppArmor is not enabled"],
+            "exec",
+        );
+    }
+    if !selinux {
+        let err = rt.fail(&[
+            "exec",
+            "--process-label",
+            "system_u:system_r:container_t:s0",
+            &id,
+            "true",
+        ]);
+        assert_one_line_error(&err, &["selinuxLabel", "SELinux is not enabled"], "exec");
+    }
+    rt.ok(&["delete", "--force", &id]);
+    ids.push(id);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_no_leaks(&rt, &bundle, &ids);
+}
