@@ -11,8 +11,9 @@ mod common;
 use std::fs;
 use std::io::{IoSliceMut, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixListener;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use serde_json::{json, Value};
@@ -23,6 +24,30 @@ use serde_json::{json, Value};
 
 fn sh_bundle(script: &str) -> Bundle {
     Bundle::new(&["sh", "-c", script])
+}
+
+/// A bundle whose root the container can write (its /tmp is where it reports).
+fn writable_bundle(args: &[&str]) -> Bundle {
+    let mut bundle = Bundle::new(args);
+    bundle.config["root"]["readonly"] = json!(false);
+    bundle.write_config();
+    bundle
+}
+
+/// Copies the shared libraries `binary` needs (and its loader) into `rootfs`, so the
+/// container can run it.
+fn install_libraries_of(binary: &str, rootfs: &Path) {
+    let out = std::process::Command::new("ldd")
+        .arg(binary)
+        .output()
+        .unwrap();
+    for word in String::from_utf8_lossy(&out.stdout).split_whitespace() {
+        if word.starts_with('/') {
+            let target = rootfs.join(word.trim_start_matches('/'));
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            fs::copy(fs::canonicalize(word).unwrap(), &target).unwrap();
+        }
+    }
 }
 
 fn set_seccomp(bundle: &mut Bundle, seccomp: Value) {
@@ -456,6 +481,309 @@ fn lsm_requests_the_host_cannot_honour_are_refused_before_anything_is_made() {
     }
     rt.ok(&["delete", "--force", &id]);
     ids.push(id);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    assert_no_leaks(&rt, &bundle, &ids);
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2019-5736: the runtime's binary, reached from inside the container
+// ---------------------------------------------------------------------------
+
+/// A copy of the ocirun under test, in a directory of its own, used as the runtime: an
+/// attack that works destroys the copy, not the binary the other tests run.
+struct RuntimeCopy {
+    rt: Runtime,
+    dir: PathBuf,
+    binary: PathBuf,
+}
+
+impl RuntimeCopy {
+    fn new() -> RuntimeCopy {
+        let dir = PathBuf::from(format!("/tmp/ocirun-test-binary-{}", unique_id("copy")));
+        fs::create_dir_all(&dir).unwrap();
+        let binary = dir.join("ocirun");
+        fs::copy(OCIRUN, &binary).unwrap();
+        RuntimeCopy {
+            rt: Runtime::new(),
+            dir,
+            binary,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(&self.binary);
+        command
+            .arg("--root")
+            .arg(&self.rt.root)
+            .args(args)
+            .stdin(std::process::Stdio::null());
+        run_cmd(command)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "`ocirun(copy) {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// The copy is byte for byte the binary it was made from.
+    fn assert_intact(&self) {
+        let original = fs::read(OCIRUN).unwrap();
+        let copy = fs::read(&self.binary).unwrap();
+        assert!(
+            original == copy,
+            "the container overwrote the runtime's binary ({} bytes now, starting {:?})",
+            copy.len(),
+            String::from_utf8_lossy(&copy[..copy.len().min(16)])
+        );
+    }
+
+    fn identity(&self) -> String {
+        let meta = fs::metadata(&self.binary).unwrap();
+        format!("{}:{}", meta.dev(), meta.ino())
+    }
+}
+
+impl Drop for RuntimeCopy {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Reads a file the container writes into its /tmp (the bundle's rootfs), waiting for it.
+fn wait_for_report(bundle: &Bundle, name: &str) -> String {
+    let path = bundle.rootfs().join("tmp").join(name);
+    wait_until(&format!("the container to write /tmp/{name}"), || {
+        fs::read_to_string(&path).is_ok_and(|s| s.ends_with('\n'))
+    });
+    fs::read_to_string(&path).unwrap().trim().to_string()
+}
+
+/// Holds /proc/<pid>/exe open (read-only is enough to pin the file), waits for /tmp/go,
+/// then reopens it for writing through /proc/self/fd: the CVE-2019-5736 attack.
+fn holder_script(pid: &str, wait_for: &str) -> String {
+    format!(
+        "stat -L -c %d:%i /proc/{pid}/exe > /tmp/identity 2>&1 || echo none > /tmp/identity; \
+         if ! (exec 3</proc/{pid}/exe) 2>/dev/null; then echo refused > /tmp/open; exit 0; fi; \
+         exec 3</proc/{pid}/exe; echo opened > /tmp/open; \
+         {wait_for} \
+         if printf pwned 2>/dev/null >/proc/self/fd/3; then echo wrote; else echo refused; fi > /tmp/write"
+    )
+}
+
+#[test]
+fn cve_2019_5736_a_process_exec_d_into_a_created_container_cannot_overwrite_the_runtime() {
+    // With CAP_SYS_PTRACE the container may open the waiting init's /proc entries: the
+    // sealed copy must hold on its own then.
+    for with_ptrace in [false, true] {
+        let copy = RuntimeCopy::new();
+        let mut bundle = writable_bundle(&["sleep", "1000"]);
+        if with_ptrace {
+            for set in ["bounding", "effective", "permitted"] {
+                let list = bundle.config["process"]["capabilities"][set]
+                    .as_array_mut()
+                    .unwrap();
+                list.push(json!("CAP_SYS_PTRACE"));
+            }
+            bundle.write_config();
+        }
+        let id = unique_id("cve-2019-5736-created");
+        copy.ok(&["create", "--bundle", bundle.path(), &id]);
+        let script = holder_script("1", "while [ ! -e /tmp/go ]; do sleep 0.05; done;");
+        copy.ok(&["exec", "-d", &id, "sh", "-c", &script]);
+        let opened = wait_for_report(&bundle, "open");
+        // The init now execs sleep: nothing runs the runtime's file any more.
+        copy.ok(&["start", &id]);
+        fs::write(bundle.rootfs().join("tmp/go"), "").unwrap();
+        if opened == "opened" {
+            let wrote = wait_for_report(&bundle, "write");
+            assert_eq!(wrote, "refused", "ptrace={with_ptrace}");
+            let identity = wait_for_report(&bundle, "identity");
+            assert_ne!(
+                identity,
+                copy.identity(),
+                "/proc/1/exe is the host's binary"
+            );
+        } else {
+            assert!(!with_ptrace, "with CAP_SYS_PTRACE the open should succeed");
+        }
+        copy.assert_intact();
+        copy.ok(&["delete", "--force", &id]);
+        assert_no_leaks(&copy.rt, &bundle, &[&id]);
+    }
+}
+
+#[test]
+fn cve_2019_5736_an_entrypoint_of_proc_self_exe_cannot_overwrite_the_runtime() {
+    let copy = RuntimeCopy::new();
+    // The entrypoint is the runtime itself, stuck opening its --log FIFO until the
+    // holder has the file open. No pid namespace: the holder outlives the entrypoint,
+    // which is what lets it write once the runtime's file is no longer running.
+    let mut bundle = writable_bundle(&["/proc/self/exe", "--log", "/tmp/fifo", "state", "none"]);
+    install_libraries_of(OCIRUN, &bundle.rootfs());
+    bundle.config["linux"]["namespaces"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n["type"] != "pid");
+    bundle.write_config();
+    let fifo = std::ffi::CString::new(bundle.rootfs().join("tmp/fifo").to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo reads a NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o666) }, 0);
+    let id = unique_id("cve-2019-5736-entry");
+    copy.ok(&["run", "-d", "--bundle", bundle.path(), &id]);
+    let pid = copy.rt.state(&id)["pid"].as_i64().unwrap().to_string();
+    // Wait for the entrypoint to be the runtime's program (it execs, then blocks).
+    let wait = format!(
+        "cat /tmp/fifo > /dev/null; \
+         while readlink /proc/{pid}/exe > /dev/null 2>&1; do sleep 0.05; done;"
+    );
+    copy.ok(&["exec", "-d", &id, "sh", "-c", &holder_script(&pid, &wait)]);
+    assert_eq!(wait_for_report(&bundle, "open"), "opened");
+    assert_eq!(wait_for_report(&bundle, "write"), "refused");
+    assert_ne!(wait_for_report(&bundle, "identity"), copy.identity());
+    copy.assert_intact();
+    copy.ok(&["delete", "--force", &id]);
+    // The holder exits right after its write.
+    wait_until("the holder to exit", || {
+        processes_of(&bundle.dir, &[]).is_empty()
+    });
+    assert_no_leaks(&copy.rt, &bundle, &[&id]);
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2024-21626: descriptors and the working directory
+// ---------------------------------------------------------------------------
+
+/// `ocirun` with a host directory open as descriptor 7 (not close-on-exec), as a leaky
+/// caller or runtime would have it.
+fn with_leaked_directory(command: std::process::Command, dir: &Path) -> std::process::Command {
+    with_directory_as(command, dir, 7)
+}
+
+fn with_directory_as(
+    mut command: std::process::Command,
+    dir: &Path,
+    target: i32,
+) -> std::process::Command {
+    use std::os::unix::process::CommandExt;
+    let file = fs::File::open(dir).unwrap();
+    let raw = file.as_raw_fd();
+    // SAFETY: between fork and exec we only dup2 and fcntl, both async-signal-safe.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(raw, target) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::fcntl(target, libc::F_SETFD, 0);
+            Ok(())
+        });
+    }
+    std::mem::forget(file);
+    command
+}
+
+#[test]
+fn cve_2024_21626_no_runtime_descriptor_reaches_the_container() {
+    let rt = Runtime::new();
+    let secret = PathBuf::from(format!("/tmp/ocirun-test-secret-{}", unique_id("dir")));
+    fs::create_dir_all(&secret).unwrap();
+    let mut bundle = sh_bundle("ls /proc/self/fd | tr '\\n' ' '; echo");
+    let log = bundle.dir.join("ocirun.log");
+    let id = unique_id("fds-run");
+    let command = rt.cmd(&[
+        "--log",
+        log.to_str().unwrap(),
+        "run",
+        "--bundle",
+        bundle.path(),
+        &id,
+    ]);
+    let out = run_cmd(with_leaked_directory(command, &secret));
+    let listed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // 0 1 2, and 3: the directory ls reads.
+    assert_eq!(listed, "0 1 2 3", "descriptors in the container: {listed}");
+
+    // exec, and a process exec'd while the init waits, which must not reach the init's.
+    bundle.config["process"]["args"] = json!(["sleep", "1000"]);
+    bundle.write_config();
+    let id2 = unique_id("fds-exec");
+    rt.ok(&[
+        "--log",
+        log.to_str().unwrap(),
+        "create",
+        "--bundle",
+        bundle.path(),
+        &id2,
+    ]);
+    let command = rt.cmd(&[
+        "--log",
+        log.to_str().unwrap(),
+        "exec",
+        &id2,
+        "sh",
+        "-c",
+        "ls /proc/self/fd | tr '\\n' ' '; echo; \
+         for f in /proc/1/fd/*; do readlink $f; done 2>/dev/null | tr '\\n' ' '; echo",
+    ]);
+    let out = run_cmd(with_leaked_directory(command, &secret));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap_or("").trim(), "0 1 2 3", "exec: {text}");
+    let init_fds = lines.next().unwrap_or("").trim().to_string();
+    assert!(
+        init_fds.is_empty(),
+        "a container process lists the waiting init's descriptors: {init_fds}"
+    );
+    rt.ok(&["delete", "--force", &id2]);
+    let _ = fs::remove_dir_all(&secret);
+    assert_no_leaks(&rt, &bundle, &[&id, &id2]);
+}
+
+#[test]
+fn cve_2024_21626_a_cwd_through_a_leaked_descriptor_does_not_reach_the_host() {
+    let rt = Runtime::new();
+    let secret = PathBuf::from(format!("/tmp/ocirun-test-secret-{}", unique_id("cwd")));
+    fs::create_dir_all(&secret).unwrap();
+    fs::write(secret.join("host-secret"), "s3cret").unwrap();
+    let mut bundle = sh_bundle("cat host-secret 2>/dev/null; pwd");
+    let mut ids = Vec::new();
+    for cwd in ["/proc/self/fd/7", "/proc/self/cwd", "/proc/1/cwd"] {
+        bundle.config["process"]["cwd"] = json!(cwd);
+        bundle.write_config();
+        let id = unique_id("cwd-leak");
+        let command = rt.cmd(&["run", "--bundle", bundle.path(), &id]);
+        let out = run_cmd(with_leaked_directory(command, &secret));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("s3cret"),
+            "cwd {cwd} reached the host directory: {stdout}"
+        );
+        ids.push(id);
+    }
+    // A descriptor handed over on purpose (--preserve-fds) is the container's, but the
+    // cwd must still not leave its root through it: the kernel's getcwd tells.
+    bundle.config["process"]["cwd"] = json!("/proc/self/fd/3");
+    bundle.write_config();
+    let id = unique_id("cwd-preserved");
+    let command = rt.cmd(&["run", "--preserve-fds", "1", "--bundle", bundle.path(), &id]);
+    let out = run_cmd(with_directory_as(command, &secret, 3));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("s3cret"),
+        "the cwd reached the host: {stdout}"
+    );
+    assert_one_line_error(
+        &String::from_utf8_lossy(&out.stderr),
+        &["process.cwd", "outside the container's root"],
+        "run with a cwd through a preserved host directory",
+    );
+    ids.push(id);
+    let _ = fs::remove_dir_all(&secret);
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_no_leaks(&rt, &bundle, &ids);
 }

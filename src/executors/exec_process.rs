@@ -33,6 +33,7 @@ pub struct ExecPlan<'a> {
 }
 
 pub fn run(plan: ExecPlan, report: OwnedFd, keep: &[RawFd]) -> ! {
+    super::sealed_binary::hide_from_the_container();
     let mut keep = keep.to_vec();
     keep.push(report.as_raw_fd());
     keep.extend(plan.namespaces.iter().map(|(_, fd)| fd.as_raw_fd()));

@@ -42,6 +42,7 @@ pub struct InitPlan<'a> {
 
 /// Entry point of the child. `keep` are the descriptors the init needs until exec.
 pub fn run(plan: &InitPlan, channel: &Channel, gate: &Listener, keep: &[RawFd]) -> ! {
+    super::sealed_binary::hide_from_the_container();
     descriptors::close_inherited_fds(plan.preserve_fds, keep);
     let prepared = match set_up(plan, channel) {
         Ok(prepared) => prepared,

@@ -16,6 +16,7 @@ pub mod namespaces;
 pub mod process;
 pub mod resolve;
 pub mod rootfs;
+pub mod sealed_binary;
 pub mod seccomp;
 pub mod spawn;
 pub mod start_gate;

@@ -1,0 +1,132 @@
+//! CVE-2019-5736: the runtime must never run inside a container from the host's binary.
+//!
+//! ocirun's init is a clone of the runtime, and an exec'd process is one too: until they
+//! execve the container's program they run the runtime's code, inside the container's
+//! namespaces, and `/proc/<pid>/exe` of each names the file they run. A container process
+//! that opens it (or execs `/proc/self/exe` as its entrypoint, or through a `#!` line)
+//! holds the runtime's file; once the runtime stops running it (no more ETXTBSY), a write
+//! through that descriptor would replace the host's ocirun.
+//!
+//! The commands that put processes into containers (create, run, exec) therefore re-exec
+//! themselves, once, from a sealed memfd copy of their binary: a file that exists only in
+//! memory and that the kernel refuses to change (F_SEAL_WRITE, F_SEAL_SHRINK, F_SEAL_GROW,
+//! F_SEAL_SEAL). Whatever a container reaches through `/proc/<pid>/exe` is that copy.
+//! docs/security.md compares this with the alternatives and gives its cost.
+
+use crate::error::{Context, Error, Result};
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// Set in the environment of the re-executed runtime, so that a copy that somehow does
+/// not look sealed fails instead of re-executing forever.
+const REEXECUTED: &str = "_OCIRUN_SEALED_COPY";
+
+const SEALS: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+/// Whether `file` is a memfd with every seal we set.
+fn is_sealed(file: &File) -> bool {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals; it fails on other files.
+    let seals = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & SEALS == SEALS
+}
+
+/// Re-executes this process from a sealed copy of its binary, with the same arguments and
+/// environment, unless it already runs from one. Returns only when it already does.
+pub fn ensure_running_sealed() -> Result<()> {
+    let marked = std::env::var_os(REEXECUTED).is_some();
+    let current = File::open("/proc/self/exe").context("opening /proc/self/exe")?;
+    if is_sealed(&current) {
+        // Not inherited by what we run: hooks and the container see a clean environment.
+        std::env::remove_var(REEXECUTED);
+        return Ok(());
+    }
+    if marked {
+        return Err(Error::new(
+            "re-executing from a sealed copy of the runtime failed: /proc/self/exe is not sealed",
+        ));
+    }
+    let copy = sealed_copy(&current)?;
+    drop(current);
+    let args: Vec<CString> = std::env::args_os().map(c_string).collect::<Result<_>>()?;
+    let mut env: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut pair = k;
+            pair.push("=");
+            pair.push(v);
+            c_string(pair)
+        })
+        .collect::<Result<_>>()?;
+    env.push(CString::new(format!("{REEXECUTED}=1")).expect("no NUL"));
+    // The copy is close-on-exec: it is gone from our descriptors once the exec succeeds,
+    // while the kernel keeps it as our executable.
+    let error = nix::unistd::fexecve(&copy, &args, &env).unwrap_err();
+    Err(Error::new(format!(
+        "re-executing from a sealed copy of the runtime: {error}"
+    )))
+}
+
+/// A sealed in-memory copy of `binary`.
+fn sealed_copy(binary: &File) -> Result<OwnedFd> {
+    let name = CString::new("ocirun").expect("no NUL");
+    // SAFETY: memfd_create reads a NUL-terminated name and returns a new descriptor.
+    let raw =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error()).context("memfd_create");
+    }
+    // SAFETY: memfd_create just returned this descriptor to us alone.
+    let copy = unsafe { OwnedFd::from_raw_fd(raw) };
+    let size = binary
+        .metadata()
+        .context("reading the runtime's size")?
+        .len() as usize;
+    let mut copied = 0usize;
+    while copied < size {
+        // SAFETY: sendfile copies between two descriptors we own, advancing the source's
+        // file offset (a null offset pointer).
+        let n = unsafe {
+            libc::sendfile(
+                copy.as_raw_fd(),
+                binary.as_raw_fd(),
+                std::ptr::null_mut(),
+                size - copied,
+            )
+        };
+        match n {
+            n if n > 0 => copied += n as usize,
+            0 => break,
+            _ => {
+                let error = std::io::Error::last_os_error();
+                if error.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(error).context("copying the runtime into memory");
+                }
+            }
+        }
+    }
+    if copied != size {
+        return Err(Error::new(
+            "copying the runtime into memory: the binary changed size",
+        ));
+    }
+    // SAFETY: F_ADD_SEALS takes an integer bitmask.
+    if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("sealing the runtime's copy");
+    }
+    Ok(copy)
+}
+
+fn c_string(value: OsString) -> Result<CString> {
+    CString::new(value.as_bytes()).context("argument contains a NUL byte")
+}
+
+/// Makes this process non-dumpable: other processes of the container (same uid, even
+/// root in it) can then no longer open its /proc/<pid>/{exe,fd,cwd,root,environ,mem},
+/// which would reach the runtime's descriptors before exec. execve of the program resets
+/// it, as the kernel does for every exec.
+pub fn hide_from_the_container() {
+    // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}
