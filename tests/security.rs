@@ -11,7 +11,7 @@ mod common;
 use std::fs;
 use std::io::{IoSliceMut, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
@@ -786,4 +786,55 @@ fn cve_2024_21626_a_cwd_through_a_leaked_descriptor_does_not_reach_the_host() {
     let _ = fs::remove_dir_all(&secret);
     let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     assert_no_leaks(&rt, &bundle, &ids);
+}
+
+// ---------------------------------------------------------------------------
+// The runtime's own files
+// ---------------------------------------------------------------------------
+
+#[test]
+fn state_files_are_private_and_a_hostile_root_is_refused() {
+    let rt = Runtime::new();
+    let bundle = Bundle::new(&["sleep", "1000"]);
+    let id = unique_id("state-files");
+    rt.ok(&["create", "--bundle", bundle.path(), &id]);
+    let mode = |p: &Path| fs::symlink_metadata(p).unwrap().mode() & 0o777;
+    let dir = rt.root.join(&id);
+    assert_eq!(mode(&rt.root), 0o700, "the root");
+    assert_eq!(mode(&dir), 0o700, "the container's directory");
+    assert_eq!(mode(&dir.join("journal")), 0o600, "the journal");
+    assert_eq!(mode(&dir.join("lock")), 0o600, "the lock");
+    rt.ok(&["delete", "--force", &id]);
+
+    // A --root that is a symbolic link (to a directory that would work) is refused.
+    let base = PathBuf::from(format!("/tmp/ocirun-test-roots-{}", unique_id("r")));
+    fs::create_dir_all(base.join("real")).unwrap();
+    fs::set_permissions(base.join("real"), fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(base.join("real"), base.join("link")).unwrap();
+    let linked = Runtime {
+        root: base.join("link"),
+    };
+    let id2 = unique_id("state-link");
+    let err = linked.fail(&["create", "--bundle", bundle.path(), &id2]);
+    assert_one_line_error(
+        &err,
+        &["state root", "symbolic link"],
+        "create with a linked --root",
+    );
+    assert!(fs::read_dir(base.join("real")).unwrap().next().is_none());
+    std::mem::forget(linked); // its Drop would force-delete through the link
+
+    // A --root owned by another user is refused, for reads too.
+    fs::create_dir_all(base.join("theirs")).unwrap();
+    std::os::unix::fs::chown(base.join("theirs"), Some(65534), Some(65534)).unwrap();
+    let theirs = Runtime {
+        root: base.join("theirs"),
+    };
+    let err = theirs.fail(&["create", "--bundle", bundle.path(), &id2]);
+    assert_one_line_error(&err, &["state root", "owned by uid 65534"], "create");
+    let err = theirs.fail(&["list"]);
+    assert_one_line_error(&err, &["owned by uid 65534"], "list");
+    std::mem::forget(theirs);
+    fs::remove_dir_all(&base).unwrap();
+    assert_no_leaks(&rt, &bundle, &[&id, &id2]);
 }
