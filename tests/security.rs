@@ -11,7 +11,7 @@ mod common;
 use std::fs;
 use std::io::{IoSliceMut, Read};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{symlink, MetadataExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 
@@ -837,4 +837,105 @@ fn state_files_are_private_and_a_hostile_root_is_refused() {
     std::mem::forget(theirs);
     fs::remove_dir_all(&base).unwrap();
     assert_no_leaks(&rt, &bundle, &[&id, &id2]);
+}
+
+// ---------------------------------------------------------------------------
+// Masked paths (runc's 2025 advisories)
+// ---------------------------------------------------------------------------
+
+#[test]
+fn masking_binds_the_real_null_device_even_when_the_containers_dev_null_is_a_link() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["true"]);
+    // The container's /dev is the bundle's, where null points at a host procfs file: a
+    // runtime that binds "/dev/null" by path would mask with core_pattern (writable).
+    let evil_dev = bundle.dir.join("evil-dev");
+    fs::create_dir_all(&evil_dev).unwrap();
+    symlink("/proc/sys/kernel/core_pattern", evil_dev.join("null")).unwrap();
+    let masked: Vec<String> = bundle.config["linux"]["maskedPaths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let script = masked
+        .iter()
+        .map(|p| format!("[ -f {p} -o -c {p} ] && echo \"{p} $(stat -L -c %F:%t:%T {p}) $(head -c 64 {p} | wc -c)\";"))
+        .collect::<String>()
+        + " for d in /proc/acpi /proc/scsi /sys/firmware; do [ -d $d ] && echo \"$d $(stat -f -c %T $d) $(ls $d | wc -l)\"; done; true";
+    bundle.config["process"]["args"] = json!(["sh", "-c", script]);
+    bundle.config["mounts"].as_array_mut().unwrap().retain(|m| {
+        m["destination"] != "/dev" && !m["destination"].as_str().unwrap().starts_with("/dev/")
+    });
+    bundle.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/dev", "type": "bind", "source": evil_dev, "options": ["rbind", "rw"]
+    }));
+    bundle.write_config();
+    let id = unique_id("mask-null-link");
+    let out = rt.ok(&["run", "--bundle", bundle.path(), &id]);
+    let mut files = 0;
+    for line in out.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        if fields[0].starts_with("/sys/") || ["/proc/acpi", "/proc/scsi"].contains(&fields[0]) {
+            assert!(
+                line.contains(" tmpfs 0"),
+                "a masked directory must be an empty tmpfs: {line}"
+            );
+        } else {
+            files += 1;
+            assert_eq!(
+                &fields[1..],
+                ["character", "special", "file:1:3", "0"],
+                "{}: masked with something else than the null device: {line}",
+                fields[0]
+            );
+        }
+    }
+    assert!(files > 0, "no masked file exists in the container: {out}");
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+// ---------------------------------------------------------------------------
+// CVE-2021-30465 class: mount targets resolved inside the rootfs
+// ---------------------------------------------------------------------------
+
+#[test]
+fn cve_2021_30465_symlinked_mount_targets_stay_inside_the_rootfs() {
+    let rt = Runtime::new();
+    let mut bundle =
+        sh_bundle("ls /proc/self/ns > /dev/null && echo proc-ok; cat /host-etc/marker 2>&1; true");
+    let host_dir = PathBuf::from(format!("/tmp/ocirun-test-host-{}", unique_id("target")));
+    fs::create_dir_all(&host_dir).unwrap();
+    let rootfs = bundle.rootfs();
+    // /proc is a link to / and /data a link to a host directory: a runtime that follows
+    // them on the host mounts procfs over the host's root and the tmpfs over host_dir.
+    fs::remove_dir(rootfs.join("proc")).unwrap();
+    symlink("/", rootfs.join("proc")).unwrap();
+    symlink(&host_dir, rootfs.join("data")).unwrap();
+    bundle.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/data/inside", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid"]
+    }));
+    bundle.write_config();
+    let id = unique_id("cve-2021-30465");
+    let out = rt.run(&["run", "--bundle", bundle.path(), &id]);
+    let host_mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host_mounts.contains(host_dir.to_str().unwrap()),
+        "a container mount landed on the host directory {}",
+        host_dir.display()
+    );
+    assert!(
+        fs::read_dir(&host_dir).unwrap().next().is_none(),
+        "the runtime created something in the host directory"
+    );
+    if out.status.success() {
+        // It stayed inside: the links were resolved within the rootfs.
+        assert!(String::from_utf8_lossy(&out.stdout).contains("proc-ok"));
+        assert!(rootfs
+            .join(host_dir.strip_prefix("/").unwrap())
+            .join("inside")
+            .is_dir());
+    }
+    let _ = fs::remove_dir_all(&host_dir);
+    assert_no_leaks(&rt, &bundle, &[&id]);
 }

@@ -130,6 +130,9 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
             &as_seen_inside(&state_json, "creating"),
         )?;
     }
+    // The host's null device, before the container's /dev (which the bundle may have
+    // made anything) replaces it: masking binds this one.
+    let mut null_device = rootfs::NullDevice::open_host(spec)?;
     rootfs::enter(plan.rootfs, plan.no_pivot)?;
     let process = spec
         .process()
@@ -148,7 +151,8 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         std::fs::create_dir_all(cwd)
             .with_context(|| format!("process.cwd: creating {}", cwd.display()))?;
     }
-    rootfs::finish(spec)?;
+    rootfs::finish(spec, &mut null_device)?;
+    drop(null_device);
     process::apply_limits(process)?;
     let prepared = Prepared {
         program: process::Program::resolve(process)?,
