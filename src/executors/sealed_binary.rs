@@ -8,10 +8,13 @@
 //! through that descriptor would replace the host's ocirun.
 //!
 //! The commands that put processes into containers (create, run, exec) therefore re-exec
-//! themselves, once, from a sealed memfd copy of their binary: a file that exists only in
-//! memory and that the kernel refuses to change (F_SEAL_WRITE, F_SEAL_SHRINK, F_SEAL_GROW,
-//! F_SEAL_SEAL). Whatever a container reaches through `/proc/<pid>/exe` is that copy.
-//! docs/security.md compares this with the alternatives and gives its cost.
+//! themselves, once, from a read-only view of their binary: a detached, read-only bind
+//! mount of the file (open_tree + mount_setattr), attached to no mount namespace, so that
+//! `/proc/<pid>/exe` names the file on a mount where every open for writing fails with
+//! EROFS. It copies nothing. Where the kernel cannot make one (before 5.12, or without
+//! CAP_SYS_ADMIN), a sealed memfd copy does the same job (F_SEAL_WRITE, F_SEAL_SHRINK,
+//! F_SEAL_GROW, F_SEAL_SEAL) at the price of copying the binary. A binary already on a
+//! read-only mount needs neither. docs/security.md compares the options and their cost.
 
 use crate::error::{Context, Error, Result};
 use std::ffi::{CString, OsString};
@@ -33,22 +36,89 @@ fn is_sealed(file: &File) -> bool {
     seals >= 0 && seals & SEALS == SEALS
 }
 
+/// Whether nothing can open `file` (our executable) for writing: a sealed copy, or a file
+/// on a read-only mount.
+fn is_protected(file: &File) -> bool {
+    is_sealed(file)
+        || nix::sys::statvfs::fstatvfs(file)
+            .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// struct mount_attr (linux/mount.h).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// A detached read-only bind mount of our executable; the descriptor names the file.
+fn read_only_view() -> Result<OwnedFd> {
+    let path = CString::new("/proc/self/exe").expect("no NUL");
+    // SAFETY: open_tree reads a NUL-terminated path and returns a new descriptor.
+    let raw = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error()).context("open_tree");
+    }
+    // SAFETY: open_tree just returned this descriptor to us alone.
+    let view = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let empty = c"";
+    // SAFETY: mount_setattr reads an empty path and one mount_attr of the size passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            view.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("mount_setattr read-only");
+    }
+    Ok(view)
+}
+
 /// Re-executes this process from a sealed copy of its binary, with the same arguments and
 /// environment, unless it already runs from one. Returns only when it already does.
 pub fn ensure_running_sealed() -> Result<()> {
     let marked = std::env::var_os(REEXECUTED).is_some();
     let current = File::open("/proc/self/exe").context("opening /proc/self/exe")?;
-    if is_sealed(&current) {
+    if is_protected(&current) {
         // Not inherited by what we run: hooks and the container see a clean environment.
         std::env::remove_var(REEXECUTED);
         return Ok(());
     }
     if marked {
         return Err(Error::new(
-            "re-executing from a sealed copy of the runtime failed: /proc/self/exe is not sealed",
+            "re-executing from a read-only view of the runtime failed: /proc/self/exe is still writable",
         ));
     }
-    let copy = sealed_copy(&current)?;
+    let image = match read_only_view() {
+        Ok(view) => view,
+        Err(error) => {
+            tracing::debug!("no read-only view of the runtime ({error}): using a sealed copy");
+            sealed_copy(&current)?
+        }
+    };
     drop(current);
     let args: Vec<CString> = std::env::args_os().map(c_string).collect::<Result<_>>()?;
     let mut env: Vec<CString> = std::env::vars_os()
@@ -60,11 +130,11 @@ pub fn ensure_running_sealed() -> Result<()> {
         })
         .collect::<Result<_>>()?;
     env.push(CString::new(format!("{REEXECUTED}=1")).expect("no NUL"));
-    // The copy is close-on-exec: it is gone from our descriptors once the exec succeeds,
+    // The image is close-on-exec: it is gone from our descriptors once the exec succeeds,
     // while the kernel keeps it as our executable.
-    let error = nix::unistd::fexecve(&copy, &args, &env).unwrap_err();
+    let error = nix::unistd::fexecve(&image, &args, &env).unwrap_err();
     Err(Error::new(format!(
-        "re-executing from a sealed copy of the runtime: {error}"
+        "re-executing from a read-only view of the runtime: {error}"
     )))
 }
 
