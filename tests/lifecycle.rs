@@ -496,7 +496,9 @@ fn run_detached_writes_the_pid_file_and_leaves_it_running() {
 /// the command must exit while the container still holds the pipes' write ends.
 fn returns_with_unread_pipes(args: &[&str], expected_status: &str) {
     let rt = Runtime::new();
-    let bundle = sh_bundle("echo hello-through-the-pipe; exec sleep 1000");
+    // The marker says the echo is done: `start` returns once the program is exec'd, not
+    // once it has run anything, so a kill right after it could beat the echo.
+    let bundle = sh_bundle("echo hello-through-the-pipe; touch /dev/shm/ready; exec sleep 1000");
     let id = unique_id("pipes");
     let mut full: Vec<&str> = args.to_vec();
     full.extend(["--bundle", bundle.path(), &id]);
@@ -542,6 +544,7 @@ fn returns_with_unread_pipes(args: &[&str], expected_status: &str) {
     if expected_status == "created" {
         rt.ok(&["start", &id]);
     }
+    wait_ready(pid);
     kill_and_wait_stopped(&rt, &id);
     rt.ok(&["delete", &id]);
 

@@ -136,6 +136,13 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         let _ = Cli::command().print_help();
         return Ok(0);
     };
+    if matches!(
+        command,
+        Command::Create(_) | Command::Run(_) | Command::Exec(_)
+    ) {
+        // These put processes of ours into a container: never from the host's binary.
+        crate::executors::sealed_binary::ensure_running_sealed()?;
+    }
     let root = || StateRoot::open(&cli.root).map_err(Error::new);
     if cli.systemd_cgroup && matches!(command, Command::Create(_) | Command::Run(_)) {
         return Err(crate::executors::cgroups::systemd::driver_unavailable());

@@ -16,7 +16,9 @@ use crate::executors::cgroups::resources::{self, Stage};
 use crate::executors::cgroups::{Hierarchies, Placement};
 use crate::executors::hooks::{self, Phase};
 use crate::executors::init::{self, InitPlan};
+use crate::executors::lsm;
 use crate::executors::namespaces::{self, NamespacePlan};
+use crate::executors::seccomp::Filter;
 use crate::executors::spawn::{clone_into_cgroup, write_id_maps, Forked};
 use crate::executors::start_gate;
 use crate::executors::sync::{self, Channel, Message};
@@ -69,6 +71,17 @@ pub fn create_serving_terminal(
     tracing::debug!("create {id}: bundle {} loaded", bundle.dir.display());
     let listen_fds = hand_on_socket_activation(&mut bundle);
     let process = bundle.spec.process().as_ref().expect("validated");
+    lsm::check_spec(&bundle.spec)?;
+    let seccomp_config = bundle
+        .spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.seccomp().as_ref());
+    let seccomp = seccomp_config.map(Filter::compile).transpose()?;
+    let seccomp_listener = match &seccomp {
+        Some(filter) => filter.connect_listener()?,
+        None => None,
+    };
     let terminal = process.terminal().unwrap_or(false);
     let (console, ours) = match (&options.console_socket, terminal) {
         (Some(_), false) => bail!("--console-socket was given but process.terminal is false"),
@@ -97,6 +110,7 @@ pub fn create_serving_terminal(
     let facts = RuntimeFacts {
         runtime_executable: proc::executable_identity("self"),
         process: serde_json::to_value(process).ok(),
+        seccomp: seccomp_config.and_then(|s| serde_json::to_value(s).ok()),
         cgroup_dirs: placement.directories(),
         cgroups: Some(placement.clone()),
         poststart_hooks: hooks
@@ -130,6 +144,8 @@ pub fn create_serving_terminal(
         listen_fds,
         init: None,
         born_in_unified: false,
+        seccomp: seccomp.as_ref(),
+        seccomp_listener,
     };
     match creation.build(&mut handle) {
         Ok(pid) => Ok(Created {
@@ -154,6 +170,11 @@ struct Creation<'a> {
     init: Option<Pid>,
     /// The kernel placed the init in the cgroup2 directory at clone (CLONE_INTO_CGROUP).
     born_in_unified: bool,
+    /// The compiled `linux.seccomp`, loaded by the init.
+    seccomp: Option<&'a Filter>,
+    /// The connection to the seccomp agent, handed to the init (which sends it the notify
+    /// descriptor) and closed here once the init is cloned.
+    seccomp_listener: Option<UnixStream>,
 }
 
 impl Creation<'_> {
@@ -197,6 +218,7 @@ impl Creation<'_> {
         drop(child_end);
         drop(gate);
         drop(console);
+        self.seccomp_listener = None;
         let start_time = proc::start_time(pid.as_raw())
             .ok_or_else(|| Error::new("the container's init vanished"))?;
         handle
@@ -272,9 +294,12 @@ impl Creation<'_> {
                     console,
                     terminal: process.terminal().unwrap_or(false),
                     join_v1_cgroups: self.init_joins_v1(),
+                    seccomp: self.seccomp,
+                    seccomp_listener: self.seccomp_listener.as_ref(),
                 };
                 let mut keep = vec![child_end.raw_fd(), gate.raw_fd()];
                 keep.extend(console);
+                keep.extend(self.seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
                 keep.extend(crate::logging::log_fd());
                 init::run(&plan, child_end, gate, &keep)
             }

@@ -6,10 +6,12 @@
 use super::facts::RuntimeFacts;
 use super::foreground::{block_signals, take_terminal, wait_for};
 use super::observe::current_status;
-use super::state::store_error;
+use super::state::{store_error, ContainerState};
 use crate::bail;
 use crate::error::{Context, Error, Result};
 use crate::executors::exec_process::{self, ExecPlan};
+use crate::executors::lsm;
+use crate::executors::seccomp::Filter;
 use crate::executors::spawn::{clone_into_cgroup, Forked};
 use nix::sched::CloneFlags;
 use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
@@ -66,6 +68,13 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
     };
     let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
     let process = build_process(&facts, request)?;
+    lsm::check_process(&process, "exec process")?;
+    let seccomp = compile_seccomp(&facts)?;
+    let seccomp_listener = match &seccomp {
+        Some(filter) => filter.connect_listener()?,
+        None => None,
+    };
+    let state_json = ContainerState::from_view(id, view, status).for_hooks();
     let terminal = process.terminal().unwrap_or(false);
     let (console, ours) = match (&request.console_socket, terminal) {
         (Some(_), false) => bail!("--console-socket needs --tty (or process.terminal)"),
@@ -109,6 +118,7 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
             let mut keep = vec![report_write.as_raw_fd()];
             keep.extend(console_fd);
             keep.extend(crate::logging::log_fd());
+            keep.extend(seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
             let v1: Vec<PathBuf> = v1_cgroups;
             let plan = ExecPlan {
                 process: &process,
@@ -116,6 +126,9 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
                 namespaces,
                 console: console_fd,
                 preserve_fds: request.preserve_fds,
+                seccomp: seccomp.as_ref(),
+                seccomp_listener: seccomp_listener.as_ref(),
+                state_json,
             };
             exec_process::run(plan, report_write, &keep)
         }
@@ -123,6 +136,7 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
     };
     drop(report_write);
     drop(console);
+    drop(seccomp_listener);
     drop(handle);
     if !born_in_unified {
         if let Some(dir) = facts.cgroup_dirs.iter().find(|d| is_cgroup2(d)) {
@@ -229,6 +243,16 @@ fn build_process(facts: &RuntimeFacts, request: &ExecRequest) -> Result<Process>
     }
     serde_path_to_error::deserialize(process)
         .map_err(|e| Error::new(format!("exec process: {}: {}", e.path(), e.inner())))
+}
+
+/// The container's filter, from the journal (config.json may have changed since create).
+fn compile_seccomp(facts: &RuntimeFacts) -> Result<Option<Filter>> {
+    let Some(value) = &facts.seccomp else {
+        return Ok(None);
+    };
+    let config = serde_json::from_value(value.clone())
+        .map_err(|e| Error::new(format!("the container's linux.seccomp: {e}")))?;
+    Filter::compile(&config).map(Some)
 }
 
 /// The container's cgroup directories: the v1 ones, and the cgroup2 one.

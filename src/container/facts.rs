@@ -25,6 +25,10 @@ pub struct RuntimeFacts {
     /// resources were applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroups: Option<Placement>,
+    /// The container's `linux.seccomp`: `exec` applies it to every process it adds, as
+    /// runc does (a process file has no filter of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<serde_json::Value>,
     /// Run by `start`: config.json may have changed since create, which must not matter.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub poststart_hooks: Vec<Hook>,

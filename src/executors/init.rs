@@ -5,15 +5,18 @@
 use super::cgroups::Placement;
 use super::descriptors;
 use super::hooks::{self, Phase};
+use super::lsm;
 use super::namespaces::{clone_flag, NamespacePlan};
 use super::process::{self, exit_child};
 use super::rootfs::{self, Rootfs};
+use super::seccomp::Filter;
 use super::start_gate::{self, Listener};
 use super::sync::{Channel, Message};
 use crate::error::{Context, Error, Result};
 use crate::fault;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
 use std::os::fd::RawFd;
+use std::os::unix::net::UnixStream;
 use std::path::Path;
 
 pub struct InitPlan<'a> {
@@ -32,10 +35,15 @@ pub struct InitPlan<'a> {
     pub join_v1_cgroups: bool,
     /// The uid allowed to release the container besides root.
     pub owner_uid: u32,
+    /// `linux.seccomp`, compiled by the runtime; loaded here (see [`load_seccomp`]).
+    pub seccomp: Option<&'a Filter>,
+    /// The seccomp agent's connection (`listenerPath`), when the filter notifies.
+    pub seccomp_listener: Option<&'a UnixStream>,
 }
 
 /// Entry point of the child. `keep` are the descriptors the init needs until exec.
 pub fn run(plan: &InitPlan, channel: &Channel, gate: &Listener, keep: &[RawFd]) -> ! {
+    super::sealed_binary::hide_from_the_container();
     descriptors::close_inherited_fds(plan.preserve_fds, keep);
     let prepared = match set_up(plan, channel) {
         Ok(prepared) => prepared,
@@ -133,6 +141,9 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         .and_then(|l| l.rootfs_propagation().as_deref())
         .and_then(super::mount_options::propagation_flag)
         .is_some_and(|flag| flag.contains(nix::mount::MsFlags::MS_SHARED));
+    // The host's null device, before the container's /dev (which the bundle may have
+    // made anything) replaces it: masking binds this one.
+    let mut null_device = rootfs::NullDevice::open_host(spec)?;
     rootfs::enter(plan.rootfs, plan.no_pivot, shared_root)?;
     let process = spec
         .process()
@@ -151,20 +162,68 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         std::fs::create_dir_all(cwd)
             .with_context(|| format!("process.cwd: creating {}", cwd.display()))?;
     }
-    rootfs::finish(spec)?;
+    rootfs::finish(spec, &mut null_device)?;
+    drop(null_device);
     process::apply_limits(process)?;
     let prepared = Prepared {
         program: process::Program::resolve(process)?,
         state_json,
     };
     tracing::debug!("init: root filesystem entered and finished");
+    if !no_new_privileges(plan) {
+        // Loading a filter without no_new_privs needs CAP_SYS_ADMIN: before the
+        // capabilities are dropped (runc's order too).
+        load_seccomp(plan, &prepared.state_json, "creating")?;
+    }
     process::become_user(process)?;
     process::enter_cwd(process)?;
     Ok(prepared)
 }
 
-/// After `start` connected: startContainer hooks, then exec. Returns only on failure.
+fn no_new_privileges(plan: &InitPlan) -> bool {
+    plan.spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.no_new_privileges())
+        .unwrap_or(false)
+}
+
+/// Loads the container's filter into the init; `status` is the container's at that point,
+/// for the seccomp agent.
+fn load_seccomp(plan: &InitPlan, state_json: &[u8], status: &str) -> Result<()> {
+    let Some(filter) = plan.seccomp else {
+        return Ok(());
+    };
+    // The agent sees the pid as the runtime does (the host's), which the state carries.
+    let state = with_status(state_json, status);
+    let pid = serde_json::from_slice::<serde_json::Value>(&state)
+        .ok()
+        .and_then(|s| s["pid"].as_i64())
+        .unwrap_or(0) as i32;
+    filter.load(plan.seccomp_listener, &state, pid)
+}
+
+/// After `start` connected: descriptors, LSM labels, seccomp (with noNewPrivileges),
+/// startContainer hooks, then exec. Returns only on failure.
+///
+/// The descriptors and labels come before the filter, which may not allow the calls they
+/// make. As in runc, the startContainer hooks run under the filter (and the labels): they
+/// run in the container, and a filter loaded after them would leave a window where code
+/// the container can influence runs unfiltered.
 fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
+    if let Err(e) = descriptors::hand_over_fds(plan.preserve_fds) {
+        return e;
+    }
+    if let Some(process) = plan.spec.process() {
+        if let Err(e) = lsm::prepare_exec(process) {
+            return e;
+        }
+    }
+    if no_new_privileges(plan) {
+        if let Err(e) = load_seccomp(plan, &prepared.state_json, "created") {
+            return e;
+        }
+    }
     if let Some(list) = plan
         .spec
         .hooks()
@@ -177,14 +236,20 @@ fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
         }
     }
     reset_signal_handlers();
-    if let Err(e) = descriptors::hand_over_fds(plan.preserve_fds) {
-        return e;
-    }
     prepared.program.exec()
 }
 
 /// The state for hooks that run in the container: the pid as the container sees it (1
 /// with a new pid namespace) and the status at that point, as runc passes them.
+/// The state with another status (the pid stays the runtime's view of it).
+fn with_status(state_json: &[u8], status: &str) -> Vec<u8> {
+    let Ok(mut state) = serde_json::from_slice::<serde_json::Value>(state_json) else {
+        return state_json.to_vec();
+    };
+    state["status"] = serde_json::Value::from(status);
+    serde_json::to_vec(&state).unwrap_or_else(|_| state_json.to_vec())
+}
+
 fn as_seen_inside(state_json: &[u8], status: &str) -> Vec<u8> {
     let Ok(mut state) = serde_json::from_slice::<serde_json::Value>(state_json) else {
         return state_json.to_vec();

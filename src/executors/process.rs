@@ -106,7 +106,35 @@ pub fn enter_cwd(process: &Process) -> Result<()> {
         std::fs::create_dir_all(cwd)
             .with_context(|| format!("process.cwd: creating {}", cwd.display()))?;
     }
-    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: {}", cwd.display()))
+    nix::unistd::chdir(cwd).with_context(|| format!("process.cwd: {}", cwd.display()))?;
+    check_cwd_inside_root(cwd)
+}
+
+/// CVE-2024-21626: a cwd reached through a magic link (`/proc/self/fd/N` of a descriptor
+/// that leaked from the host) lands outside the container's root. The kernel's getcwd
+/// says so: it prefixes a path outside our root with "(unreachable)" (glibc's getcwd turns
+/// that into ENOENT, so ask the kernel directly).
+fn check_cwd_inside_root(cwd: &Path) -> Result<()> {
+    let mut buffer = vec![0u8; libc::PATH_MAX as usize + 1];
+    // SAFETY: the kernel writes at most `buffer.len()` bytes into our buffer.
+    let length = unsafe {
+        libc::syscall(
+            libc::SYS_getcwd,
+            buffer.as_mut_ptr(),
+            buffer.len() as libc::c_ulong,
+        )
+    };
+    if length < 0 {
+        return Err(std::io::Error::last_os_error())
+            .with_context(|| format!("process.cwd: {}: getcwd", cwd.display()));
+    }
+    if !buffer.starts_with(b"/") {
+        bail!(
+            "process.cwd: {} resolves outside the container's root filesystem",
+            cwd.display()
+        );
+    }
+    Ok(())
 }
 
 /// Finds `args[0]` the way execvp would, with the container's PATH; done before the init

@@ -8,10 +8,13 @@ use super::resolve::resolve_in_root;
 use crate::error::{Context, Result};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::sys::stat::fstat;
 use nix::sys::stat::Mode;
-use nix::sys::statvfs::{statvfs, FsFlags};
+use nix::sys::statfs::{fstatfs, TMPFS_MAGIC};
+use nix::sys::statvfs::{fstatvfs, statvfs, FsFlags};
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::{Mount, Spec};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 pub struct Rootfs<'a> {
@@ -99,7 +102,11 @@ impl Rootfs<'_> {
             .as_ref()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| fs_type.to_string());
-        let data = options.data_string();
+        let data = super::lsm::with_mount_label(
+            options.data_string(),
+            fs_type,
+            super::lsm::mount_label(self.spec),
+        );
         mount(
             Some(source.as_str()),
             &target,
@@ -287,8 +294,102 @@ fn enter_root(rootfs: &Path, no_pivot: bool) -> Result<()> {
     chdir("/").context("chdir to /")
 }
 
+/// Detached bind mounts of the host's /dev/null, made before pivot_root, one per masked
+/// path: masking attaches exactly these, whatever the container's /dev holds. (A plain
+/// bind from a descriptor is not possible after pivot_root: the host's mount is no longer
+/// in our namespace; a detached clone (open_tree) belongs to none and can be attached.)
+pub struct NullDevice {
+    clones: Vec<OwnedFd>,
+}
+
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
+const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
+
+impl NullDevice {
+    /// Clones the host's /dev/null (checked to be the null device 1:3) once per masked
+    /// path of `spec`.
+    pub fn open_host(spec: &Spec) -> Result<NullDevice> {
+        let count = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.masked_paths().as_ref())
+            .map_or(0, Vec::len);
+        let path = std::ffi::CString::new("/dev/null").expect("no NUL");
+        let mut clones = Vec::with_capacity(count);
+        for _ in 0..count {
+            // SAFETY: open_tree reads a NUL-terminated path and returns a new descriptor.
+            let raw = unsafe {
+                libc::syscall(
+                    libc::SYS_open_tree,
+                    libc::AT_FDCWD,
+                    path.as_ptr(),
+                    OPEN_TREE_CLONE
+                        | libc::O_CLOEXEC as libc::c_uint
+                        | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+                )
+            };
+            if raw < 0 {
+                return Err(std::io::Error::last_os_error())
+                    .context("cloning the host's /dev/null for maskedPaths");
+            }
+            // SAFETY: open_tree just returned this descriptor to us alone.
+            let clone = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw as i32) };
+            if !is_null_device(&clone) {
+                crate::bail!("maskedPaths: the host's /dev/null is not the null device (1:3)");
+            }
+            clones.push(clone);
+        }
+        Ok(NullDevice { clones })
+    }
+
+    /// Attaches one clone onto the file `target` names.
+    fn attach(&mut self, target: &OwnedFd) -> Result<()> {
+        let Some(clone) = self.clones.pop() else {
+            crate::bail!("no clone of /dev/null left");
+        };
+        let empty = c"";
+        // SAFETY: move_mount reads two NUL-terminated (empty) paths; both descriptors
+        // are ours and open.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_move_mount,
+                clone.as_raw_fd(),
+                empty.as_ptr(),
+                target.as_raw_fd(),
+                empty.as_ptr(),
+                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error()).context("attaching /dev/null");
+        }
+        Ok(())
+    }
+}
+
+/// An O_PATH descriptor of `path` itself (a final symlink is not followed).
+fn open_path(path: &Path) -> nix::Result<OwnedFd> {
+    open(
+        path,
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+fn is_null_device(fd: &OwnedFd) -> bool {
+    fstat(fd).is_ok_and(|st| {
+        st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == libc::makedev(1, 3)
+    })
+}
+
+/// The path through which a mount reaches exactly the file `fd` names.
+fn fd_path(fd: &OwnedFd) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+}
+
 /// After pivot_root: sysctls, read-only paths, masked paths, and a read-only root.
-pub fn finish(spec: &Spec) -> Result<()> {
+pub fn finish(spec: &Spec, null_device: &mut NullDevice) -> Result<()> {
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (key, value) in sysctl {
@@ -306,7 +407,7 @@ pub fn finish(spec: &Spec) -> Result<()> {
         .and_then(|l| l.masked_paths().as_deref())
         .unwrap_or_default()
     {
-        mask(Path::new(path)).with_context(|| format!("maskedPaths: {path}"))?;
+        mask(Path::new(path), null_device).with_context(|| format!("maskedPaths: {path}"))?;
     }
     if spec
         .root()
@@ -344,29 +445,41 @@ fn make_read_only(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn mask(path: &Path) -> Result<()> {
-    let meta = match std::fs::metadata(path) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        other => other.context("stat")?,
+/// Hides `path`: a file under the host's null device, a directory under a fresh read-only
+/// tmpfs. Both the target and the source are held by descriptor, so a symlink swapped in
+/// (runc's 2025 advisories: /dev/null made a link to a procfs file) cannot redirect the
+/// mount; the result is checked by descriptor after it.
+fn mask(path: &Path, null_device: &mut NullDevice) -> Result<()> {
+    let target = match open_path(path) {
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        other => other.context("opening")?,
     };
-    if meta.is_dir() {
-        mount(
-            Some("tmpfs"),
-            path,
-            Some("tmpfs"),
-            MsFlags::MS_RDONLY,
-            None::<&str>,
-        )
-        .context("mounting tmpfs")?;
-    } else {
-        mount(
-            Some("/dev/null"),
-            path,
-            None::<&str>,
-            MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .context("binding /dev/null")?;
+    let stat = fstat(&target).context("stat")?;
+    match stat.st_mode & libc::S_IFMT {
+        libc::S_IFLNK => crate::bail!("is a symbolic link; refusing to mask through it"),
+        libc::S_IFDIR => {
+            mount(
+                Some("tmpfs"),
+                &fd_path(&target),
+                Some("tmpfs"),
+                MsFlags::MS_RDONLY,
+                None::<&str>,
+            )
+            .context("mounting tmpfs")?;
+            let masked = open_path(path).context("reopening")?;
+            let fs = fstatfs(&masked).context("statfs")?;
+            let flags = fstatvfs(&masked).context("statvfs")?.flags();
+            if fs.filesystem_type() != TMPFS_MAGIC || !flags.contains(FsFlags::ST_RDONLY) {
+                crate::bail!("after masking it is not a read-only tmpfs");
+            }
+        }
+        _ => {
+            null_device.attach(&target)?;
+            let masked = open_path(path).context("reopening")?;
+            if !is_null_device(&masked) {
+                crate::bail!("after masking it is not the null device");
+            }
+        }
     }
     Ok(())
 }

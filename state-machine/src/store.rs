@@ -16,7 +16,7 @@ use nix::fcntl::{renameat2, RenameFlags};
 use std::fmt;
 use std::fs::{self, File, OpenOptions, Permissions};
 use std::io::{self, Read};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 pub const LOCK_FILE: &str = "lock";
@@ -70,11 +70,31 @@ pub struct StateRoot {
 }
 
 impl StateRoot {
-    /// Opens (creating with mode 0700 if needed) the root directory.
+    /// Opens (creating with mode 0700 if needed) the root directory. A root that is a
+    /// symbolic link, or a directory owned by another user, is refused: whoever controls
+    /// it controls the journals and locks this runtime trusts (and, through a link, where
+    /// it writes them).
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let context = || format!("opening state root {}", path.display());
-        match fs::metadata(path) {
-            Ok(metadata) if metadata.is_dir() => {}
+        let refuse = |why: String| StoreError::Io {
+            context: context(),
+            error: io::Error::new(io::ErrorKind::PermissionDenied, why),
+        };
+        match fs::symlink_metadata(path) {
+            Ok(metadata) if metadata.file_type().is_symlink() => {
+                return Err(refuse(
+                    "it is a symbolic link; give the real directory".to_string(),
+                ))
+            }
+            Ok(metadata) if metadata.is_dir() => {
+                let ours = nix::unistd::geteuid().as_raw();
+                if metadata.uid() != ours {
+                    return Err(refuse(format!(
+                        "it is owned by uid {}, not by this user (uid {ours})",
+                        metadata.uid()
+                    )));
+                }
+            }
             Ok(_) => {
                 return Err(StoreError::Io {
                     context: context(),
@@ -467,6 +487,29 @@ mod tests {
         let (_dir, root) = new_root();
         assert!(root.path().is_dir());
         assert_eq!(mode(root.path()), 0o700);
+    }
+
+    #[test]
+    fn open_refuses_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("real")).unwrap();
+        std::os::unix::fs::symlink("real", dir.path().join("link")).unwrap();
+        let error = StateRoot::open(&dir.path().join("link"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("symbolic link"), "{error}");
+    }
+
+    #[test]
+    fn open_refuses_a_root_owned_by_another_user() {
+        let dir = tempfile::tempdir().unwrap();
+        let other = nix::unistd::geteuid().as_raw() + 1;
+        if nix::unistd::chown(dir.path(), Some(other.into()), None).is_err() {
+            return; // not root: cannot make another user's directory
+        }
+        let error = StateRoot::open(dir.path()).err().unwrap().to_string();
+        assert!(error.contains(&format!("owned by uid {other}")), "{error}");
     }
 
     #[test]

@@ -1,0 +1,202 @@
+//! CVE-2019-5736: the runtime must never run inside a container from the host's binary.
+//!
+//! ocirun's init is a clone of the runtime, and an exec'd process is one too: until they
+//! execve the container's program they run the runtime's code, inside the container's
+//! namespaces, and `/proc/<pid>/exe` of each names the file they run. A container process
+//! that opens it (or execs `/proc/self/exe` as its entrypoint, or through a `#!` line)
+//! holds the runtime's file; once the runtime stops running it (no more ETXTBSY), a write
+//! through that descriptor would replace the host's ocirun.
+//!
+//! The commands that put processes into containers (create, run, exec) therefore re-exec
+//! themselves, once, from a read-only view of their binary: a detached, read-only bind
+//! mount of the file (open_tree + mount_setattr), attached to no mount namespace, so that
+//! `/proc/<pid>/exe` names the file on a mount where every open for writing fails with
+//! EROFS. It copies nothing. Where the kernel cannot make one (before 5.12, or without
+//! CAP_SYS_ADMIN), a sealed memfd copy does the same job (F_SEAL_WRITE, F_SEAL_SHRINK,
+//! F_SEAL_GROW, F_SEAL_SEAL) at the price of copying the binary. A binary already on a
+//! read-only mount needs neither. docs/security.md compares the options and their cost.
+
+use crate::error::{Context, Error, Result};
+use std::ffi::{CString, OsString};
+use std::fs::File;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+
+/// Set in the environment of the re-executed runtime, so that a copy that somehow does
+/// not look sealed fails instead of re-executing forever.
+const REEXECUTED: &str = "_OCIRUN_SEALED_COPY";
+
+const SEALS: libc::c_int =
+    libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+
+/// Whether `file` is a memfd with every seal we set.
+fn is_sealed(file: &File) -> bool {
+    // SAFETY: F_GET_SEALS only reads the descriptor's seals; it fails on other files.
+    let seals = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
+    seals >= 0 && seals & SEALS == SEALS
+}
+
+/// Whether nothing can open `file` (our executable) for writing: a sealed copy, or a file
+/// on a read-only mount.
+fn is_protected(file: &File) -> bool {
+    is_sealed(file)
+        || nix::sys::statvfs::fstatvfs(file)
+            .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+}
+
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// struct mount_attr (linux/mount.h).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// A detached read-only bind mount of our executable; the descriptor names the file.
+fn read_only_view() -> Result<OwnedFd> {
+    let path = CString::new("/proc/self/exe").expect("no NUL");
+    // SAFETY: open_tree reads a NUL-terminated path and returns a new descriptor.
+    let raw = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error()).context("open_tree");
+    }
+    // SAFETY: open_tree just returned this descriptor to us alone.
+    let view = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let empty = c"";
+    // SAFETY: mount_setattr reads an empty path and one mount_attr of the size passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            view.as_raw_fd(),
+            empty.as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).context("mount_setattr read-only");
+    }
+    Ok(view)
+}
+
+/// Re-executes this process from a sealed copy of its binary, with the same arguments and
+/// environment, unless it already runs from one. Returns only when it already does.
+pub fn ensure_running_sealed() -> Result<()> {
+    let marked = std::env::var_os(REEXECUTED).is_some();
+    let current = File::open("/proc/self/exe").context("opening /proc/self/exe")?;
+    if is_protected(&current) {
+        // Not inherited by what we run: hooks and the container see a clean environment.
+        std::env::remove_var(REEXECUTED);
+        return Ok(());
+    }
+    if marked {
+        return Err(Error::new(
+            "re-executing from a read-only view of the runtime failed: /proc/self/exe is still writable",
+        ));
+    }
+    let image = match read_only_view() {
+        Ok(view) => view,
+        Err(error) => {
+            tracing::debug!("no read-only view of the runtime ({error}): using a sealed copy");
+            sealed_copy(&current)?
+        }
+    };
+    drop(current);
+    let args: Vec<CString> = std::env::args_os().map(c_string).collect::<Result<_>>()?;
+    let mut env: Vec<CString> = std::env::vars_os()
+        .map(|(k, v)| {
+            let mut pair = k;
+            pair.push("=");
+            pair.push(v);
+            c_string(pair)
+        })
+        .collect::<Result<_>>()?;
+    env.push(CString::new(format!("{REEXECUTED}=1")).expect("no NUL"));
+    // The image is close-on-exec: it is gone from our descriptors once the exec succeeds,
+    // while the kernel keeps it as our executable.
+    let error = nix::unistd::fexecve(&image, &args, &env).unwrap_err();
+    Err(Error::new(format!(
+        "re-executing from a read-only view of the runtime: {error}"
+    )))
+}
+
+/// A sealed in-memory copy of `binary`.
+fn sealed_copy(binary: &File) -> Result<OwnedFd> {
+    let name = CString::new("ocirun").expect("no NUL");
+    // SAFETY: memfd_create reads a NUL-terminated name and returns a new descriptor.
+    let raw =
+        unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error()).context("memfd_create");
+    }
+    // SAFETY: memfd_create just returned this descriptor to us alone.
+    let copy = unsafe { OwnedFd::from_raw_fd(raw) };
+    let size = binary
+        .metadata()
+        .context("reading the runtime's size")?
+        .len() as usize;
+    let mut copied = 0usize;
+    while copied < size {
+        // SAFETY: sendfile copies between two descriptors we own, advancing the source's
+        // file offset (a null offset pointer).
+        let n = unsafe {
+            libc::sendfile(
+                copy.as_raw_fd(),
+                binary.as_raw_fd(),
+                std::ptr::null_mut(),
+                size - copied,
+            )
+        };
+        match n {
+            n if n > 0 => copied += n as usize,
+            0 => break,
+            _ => {
+                let error = std::io::Error::last_os_error();
+                if error.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(error).context("copying the runtime into memory");
+                }
+            }
+        }
+    }
+    if copied != size {
+        return Err(Error::new(
+            "copying the runtime into memory: the binary changed size",
+        ));
+    }
+    // SAFETY: F_ADD_SEALS takes an integer bitmask.
+    if unsafe { libc::fcntl(copy.as_raw_fd(), libc::F_ADD_SEALS, SEALS) } != 0 {
+        return Err(std::io::Error::last_os_error()).context("sealing the runtime's copy");
+    }
+    Ok(copy)
+}
+
+fn c_string(value: OsString) -> Result<CString> {
+    CString::new(value.as_bytes()).context("argument contains a NUL byte")
+}
+
+/// Makes this process non-dumpable: other processes of the container (same uid, even
+/// root in it) can then no longer open its /proc/<pid>/{exe,fd,cwd,root,environ,mem},
+/// which would reach the runtime's descriptors before exec. execve of the program resets
+/// it, as the kernel does for every exec.
+pub fn hide_from_the_container() {
+    // SAFETY: prctl(PR_SET_DUMPABLE) takes plain integers.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0) };
+}

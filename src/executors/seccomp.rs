@@ -1,0 +1,368 @@
+//! The container's seccomp filter (`linux.seccomp`), built with libseccomp.
+//!
+//! The filter is compiled by the runtime before it clones the process that will load it
+//! (a bad profile fails `create` or `exec` before anything exists), and loaded in that
+//! process as late as the kernel allows: right before execve with `noNewPrivileges`, and
+//! before the capabilities are dropped without it (loading a filter without no_new_privs
+//! needs CAP_SYS_ADMIN). docs/security.md has the whole order.
+//!
+//! With `SCMP_ACT_NOTIFY` rules and a `listenerPath`, the notify descriptor goes to the
+//! seccomp agent listening there, with the container process state (runtime-spec
+//! config-linux.md, "The Container Process State"), and is closed in the container
+//! process: the program must not be able to answer its own trapped calls.
+
+use crate::bail;
+use crate::error::{Context, Error, Result};
+use libseccomp::{
+    ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
+};
+use oci_spec::runtime::{
+    Arch, LinuxSeccomp, LinuxSeccompAction, LinuxSeccompArg, LinuxSeccompFilterFlag,
+    LinuxSeccompOperator, LinuxSyscall,
+};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+/// A compiled filter, not yet loaded.
+pub struct Filter {
+    context: ScmpFilterContext,
+    /// Some rule (or the default) is SCMP_ACT_NOTIFY: loading yields a notify descriptor.
+    notifies: bool,
+    listener_path: Option<PathBuf>,
+    listener_metadata: Option<String>,
+}
+
+impl Filter {
+    /// Compiles `linux.seccomp`. Syscall names this libseccomp does not know are skipped
+    /// (with a debug message, as runc does): profiles list syscalls of newer kernels.
+    pub fn compile(config: &LinuxSeccomp) -> Result<Filter> {
+        let default_action = action(
+            config.default_action(),
+            config.default_errno_ret(),
+            "linux.seccomp.defaultAction",
+        )?;
+        let mut context =
+            ScmpFilterContext::new(default_action).context("linux.seccomp: creating a filter")?;
+        // libseccomp sets no_new_privs on load unless told not to; whether the process
+        // gets it is process.noNewPrivileges's decision alone.
+        context
+            .set_ctl_nnp(false)
+            .context("linux.seccomp: leaving no_new_privs to process.noNewPrivileges")?;
+        for (i, arch) in config.architectures().iter().flatten().enumerate() {
+            context
+                .add_arch(scmp_arch(*arch))
+                .with_context(|| format!("linux.seccomp.architectures[{i}]: {arch}"))?;
+        }
+        for flag in config.flags().iter().flatten() {
+            apply_flag(&mut context, *flag)?;
+        }
+        let mut notifies = config.default_action() == LinuxSeccompAction::ScmpActNotify;
+        for (i, syscall) in config.syscalls().iter().flatten().enumerate() {
+            let field = format!("linux.seccomp.syscalls[{i}]");
+            let rule_action = action(syscall.action(), syscall.errno_ret(), &field)?;
+            // libseccomp refuses a rule whose action is the default one; it would change
+            // nothing anyway (runc skips it too).
+            if rule_action == default_action {
+                continue;
+            }
+            notifies |= syscall.action() == LinuxSeccompAction::ScmpActNotify;
+            add_rules(&mut context, syscall, rule_action, &field)?;
+        }
+        if notifies && config.listener_path().is_none() {
+            bail!("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
+        }
+        if config.listener_metadata().is_some() && config.listener_path().is_none() {
+            bail!("linux.seccomp.listenerMetadata is set without linux.seccomp.listenerPath");
+        }
+        Ok(Filter {
+            context,
+            notifies,
+            listener_path: config.listener_path().clone(),
+            listener_metadata: config.listener_metadata().clone(),
+        })
+    }
+
+    /// Where the notify descriptor goes, when the filter makes one.
+    pub fn listener_path(&self) -> Option<&Path> {
+        self.listener_path.as_deref().filter(|_| self.notifies)
+    }
+
+    /// Connects to the seccomp agent. Done by the runtime before the process that loads
+    /// the filter changes its root, so the path is the host's, as the engine wrote it.
+    pub fn connect_listener(&self) -> Result<Option<UnixStream>> {
+        let Some(path) = self.listener_path() else {
+            return Ok(None);
+        };
+        UnixStream::connect(path)
+            .map(Some)
+            .with_context(|| format!("linux.seccomp.listenerPath {}", path.display()))
+    }
+
+    /// Loads the filter into this process. With notify rules, sends the descriptor and
+    /// `state` (the container's state, runtime.md) over `listener`, then closes it here.
+    /// `pid` is the process's pid as the runtime sees it.
+    pub fn load(&self, listener: Option<&UnixStream>, state: &[u8], pid: i32) -> Result<()> {
+        self.context.load().context("loading the seccomp filter")?;
+        if !self.notifies {
+            return Ok(());
+        }
+        let raw = self
+            .context
+            .get_notify_fd()
+            .context("linux.seccomp: getting the notify descriptor")?;
+        // SAFETY: the kernel gave this process the descriptor at load; nobody else owns
+        // it, and it must not survive into the container.
+        let notify = unsafe { OwnedFd::from_raw_fd(raw) };
+        let Some(listener) = listener else {
+            bail!("linux.seccomp: no connection to listenerPath for the notify descriptor");
+        };
+        let message = process_state(state, pid, self.listener_metadata.as_deref());
+        super::console::send_fd(listener.as_raw_fd(), notify.as_raw_fd(), &message)
+            .context("linux.seccomp.listenerPath: sending the notify descriptor")?;
+        // One state per connection, closed after sending (the spec's rule).
+        let _ = listener.shutdown(std::net::Shutdown::Both);
+        Ok(())
+    }
+}
+
+/// The container process state sent to the seccomp agent.
+pub fn process_state(state: &[u8], pid: i32, metadata: Option<&str>) -> Vec<u8> {
+    let state: serde_json::Value = serde_json::from_slice(state).unwrap_or_default();
+    let mut message = serde_json::json!({
+        "ociVersion": crate::SPEC_VERSION,
+        "fds": ["seccompFd"],
+        "pid": pid,
+        "state": state,
+    });
+    if let Some(metadata) = metadata {
+        message["metadata"] = serde_json::Value::from(metadata);
+    }
+    serde_json::to_vec(&message).expect("a JSON value serializes")
+}
+
+/// The spec's action with its errno. `errnoRet` only means something for ERRNO (the
+/// errno returned) and TRACE (the value the tracer sees); elsewhere the spec says to fail.
+fn action(kind: LinuxSeccompAction, errno_ret: Option<u32>, field: &str) -> Result<ScmpAction> {
+    let errno = || -> Result<i32> {
+        let value = errno_ret.unwrap_or(libc::EPERM as u32);
+        u16::try_from(value)
+            .map(i32::from)
+            .map_err(|_| Error::new(format!("{field}: errnoRet {value} is out of range")))
+    };
+    Ok(match kind {
+        LinuxSeccompAction::ScmpActErrno => ScmpAction::Errno(errno()?),
+        LinuxSeccompAction::ScmpActTrace => ScmpAction::Trace(errno()? as u16),
+        _ if errno_ret.is_some() => {
+            bail!("{field}: errnoRet is only valid with SCMP_ACT_ERRNO and SCMP_ACT_TRACE, not {kind}")
+        }
+        LinuxSeccompAction::ScmpActKill | LinuxSeccompAction::ScmpActKillThread => {
+            ScmpAction::KillThread
+        }
+        LinuxSeccompAction::ScmpActKillProcess => ScmpAction::KillProcess,
+        LinuxSeccompAction::ScmpActTrap => ScmpAction::Trap,
+        LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
+        LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
+        LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
+    })
+}
+
+fn apply_flag(context: &mut ScmpFilterContext, flag: LinuxSeccompFilterFlag) -> Result<()> {
+    let result = match flag {
+        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => context.set_ctl_tsync(true),
+        LinuxSeccompFilterFlag::SeccompFilterFlagLog => context.set_ctl_log(true),
+        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => context.set_ctl_ssb(true),
+        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => context.set_ctl_waitkill(true),
+    };
+    result.map(drop).map_err(|e| {
+        let version = libseccomp::ScmpVersion::current()
+            .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
+            .unwrap_or_else(|_| "?".into());
+        Error::new(format!(
+            "linux.seccomp.flags: {flag} is not supported by libseccomp {version}: {e}"
+        ))
+    })
+}
+
+fn scmp_arch(arch: Arch) -> ScmpArch {
+    match arch {
+        Arch::ScmpArchNative => ScmpArch::Native,
+        Arch::ScmpArchX86 => ScmpArch::X86,
+        Arch::ScmpArchX86_64 => ScmpArch::X8664,
+        Arch::ScmpArchX32 => ScmpArch::X32,
+        Arch::ScmpArchArm => ScmpArch::Arm,
+        Arch::ScmpArchAarch64 => ScmpArch::Aarch64,
+        Arch::ScmpArchMips => ScmpArch::Mips,
+        Arch::ScmpArchMips64 => ScmpArch::Mips64,
+        Arch::ScmpArchMips64n32 => ScmpArch::Mips64N32,
+        Arch::ScmpArchMipsel => ScmpArch::Mipsel,
+        Arch::ScmpArchMipsel64 => ScmpArch::Mipsel64,
+        Arch::ScmpArchMipsel64n32 => ScmpArch::Mipsel64N32,
+        Arch::ScmpArchPpc => ScmpArch::Ppc,
+        Arch::ScmpArchPpc64 => ScmpArch::Ppc64,
+        Arch::ScmpArchPpc64le => ScmpArch::Ppc64Le,
+        Arch::ScmpArchS390 => ScmpArch::S390,
+        Arch::ScmpArchS390x => ScmpArch::S390X,
+        Arch::ScmpArchParisc => ScmpArch::Parisc,
+        Arch::ScmpArchParisc64 => ScmpArch::Parisc64,
+        Arch::ScmpArchRiscv64 => ScmpArch::Riscv64,
+        Arch::ScmpArchLoongarch64 => ScmpArch::Loongarch64,
+        Arch::ScmpArchM68k => ScmpArch::M68k,
+        Arch::ScmpArchSh => ScmpArch::Sh,
+        Arch::ScmpArchSheb => ScmpArch::Sheb,
+    }
+}
+
+fn comparison(arg: &LinuxSeccompArg) -> ScmpArgCompare {
+    let index = arg.index() as u32;
+    let op = match arg.op() {
+        LinuxSeccompOperator::ScmpCmpNe => ScmpCompareOp::NotEqual,
+        LinuxSeccompOperator::ScmpCmpLt => ScmpCompareOp::Less,
+        LinuxSeccompOperator::ScmpCmpLe => ScmpCompareOp::LessOrEqual,
+        LinuxSeccompOperator::ScmpCmpEq => ScmpCompareOp::Equal,
+        LinuxSeccompOperator::ScmpCmpGe => ScmpCompareOp::GreaterEqual,
+        LinuxSeccompOperator::ScmpCmpGt => ScmpCompareOp::Greater,
+        // (argument & value) == valueTwo
+        LinuxSeccompOperator::ScmpCmpMaskedEq => {
+            return ScmpArgCompare::new(
+                index,
+                ScmpCompareOp::MaskedEqual(arg.value()),
+                arg.value_two().unwrap_or(0),
+            )
+        }
+    };
+    ScmpArgCompare::new(index, op, arg.value())
+}
+
+/// One syscall entry's rules. The conditions of one rule are ANDed, and libseccomp
+/// cannot AND two conditions on one argument: when an argument index repeats, each
+/// condition becomes a rule of its own (ORed), which is how runc reads such entries.
+fn add_rules(
+    context: &mut ScmpFilterContext,
+    syscall: &LinuxSyscall,
+    rule_action: ScmpAction,
+    field: &str,
+) -> Result<()> {
+    let args = syscall.args().as_deref().unwrap_or_default();
+    for (i, arg) in args.iter().enumerate() {
+        if arg.index() >= 6 {
+            bail!(
+                "{field}.args[{i}].index: {} (a syscall has 6 arguments)",
+                arg.index()
+            );
+        }
+    }
+    let repeats = args
+        .iter()
+        .enumerate()
+        .any(|(i, a)| args[..i].iter().any(|b| b.index() == a.index()));
+    let conditions: Vec<ScmpArgCompare> = args.iter().map(comparison).collect();
+    for name in syscall.names() {
+        let number = match ScmpSyscall::from_name(name) {
+            Ok(number) => number,
+            Err(_) => {
+                tracing::debug!("seccomp: skipping unknown syscall {name:?}");
+                continue;
+            }
+        };
+        let added = if conditions.is_empty() {
+            context.add_rule(rule_action, number).map(drop)
+        } else if repeats {
+            conditions.iter().try_for_each(|condition| {
+                context
+                    .add_rule_conditional(rule_action, number, std::slice::from_ref(condition))
+                    .map(drop)
+            })
+        } else {
+            context
+                .add_rule_conditional(rule_action, number, &conditions)
+                .map(drop)
+        };
+        added.with_context(|| format!("{field}: adding a rule for {name}"))?;
+    }
+    Ok(())
+}
+
+/// The host pid of this process, read before it changes its root (the host's /proc counts
+/// pids in the host's pid namespace, which getpid() in the container's does not).
+pub fn host_pid() -> i32 {
+    std::fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str()?.parse().ok())
+        .unwrap_or_else(|| std::process::id() as i32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: serde_json::Value) -> LinuxSeccomp {
+        serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_full_profile_compiles() {
+        let config = parse(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "defaultErrnoRet": 38,
+            "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+            "flags": ["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
+            "syscalls": [
+                {"names": ["read", "write", "no_such_syscall_anywhere"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["personality"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 0, "op": "SCMP_CMP_EQ"},
+                          {"index": 0, "value": 8, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["clone"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 0, "value": 2114060288, "valueTwo": 0, "op": "SCMP_CMP_MASKED_EQ"}]},
+                {"names": ["mmap"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 1, "value": 1, "op": "SCMP_CMP_GE"},
+                          {"index": 2, "value": 9, "op": "SCMP_CMP_LT"},
+                          {"index": 3, "value": 9, "op": "SCMP_CMP_LE"},
+                          {"index": 4, "value": 9, "op": "SCMP_CMP_GT"},
+                          {"index": 5, "value": 9, "op": "SCMP_CMP_NE"}]},
+                {"names": ["kill"], "action": "SCMP_ACT_KILL"},
+                {"names": ["tkill"], "action": "SCMP_ACT_KILL_PROCESS"},
+                {"names": ["tgkill"], "action": "SCMP_ACT_KILL_THREAD"},
+                {"names": ["uname"], "action": "SCMP_ACT_TRAP"},
+                {"names": ["getcwd"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1},
+                {"names": ["ptrace"], "action": "SCMP_ACT_TRACE", "errnoRet": 3},
+                {"names": ["chdir"], "action": "SCMP_ACT_LOG"},
+                {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}
+            ]
+        }));
+        let filter = Filter::compile(&config).unwrap();
+        assert!(filter.listener_path().is_none());
+    }
+
+    #[test]
+    fn errno_ret_on_an_action_without_errno_is_refused() {
+        let config = parse(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["getcwd"], "action": "SCMP_ACT_KILL", "errnoRet": 5}]
+        }));
+        let error = Filter::compile(&config).err().unwrap().to_string();
+        assert!(error.contains("linux.seccomp.syscalls[0]"), "{error}");
+        assert!(error.contains("errnoRet"), "{error}");
+    }
+
+    #[test]
+    fn notify_needs_a_listener() {
+        let config = parse(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]
+        }));
+        let error = Filter::compile(&config).err().unwrap().to_string();
+        assert!(error.contains("listenerPath"), "{error}");
+    }
+
+    #[test]
+    fn the_agent_gets_the_spec_process_state() {
+        let message = process_state(br#"{"id":"c1","status":"created"}"#, 42, Some("meta"));
+        let value: serde_json::Value = serde_json::from_slice(&message).unwrap();
+        assert_eq!(value["fds"], serde_json::json!(["seccompFd"]));
+        assert_eq!(value["pid"], 42);
+        assert_eq!(value["metadata"], "meta");
+        assert_eq!(value["state"]["id"], "c1");
+        assert!(value["ociVersion"].is_string());
+    }
+}
