@@ -927,3 +927,38 @@ fn cve_2021_30465_symlinked_mount_targets_stay_inside_the_rootfs() {
     let _ = fs::remove_dir_all(&host_dir);
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
+
+#[test]
+fn a_cached_seccomp_program_behaves_as_the_compiled_one_and_only_for_its_own_profile() {
+    let rt = Runtime::new();
+    let mut bundle = writable_bundle(&["sh", "-c", PROBE]);
+    set_seccomp(&mut bundle, denying_profile(38));
+    for round in ["compiled", "from the cache"] {
+        let id = unique_id("seccomp-cache");
+        let (code, out, err) = run_bundle(&rt, &bundle, &id);
+        assert_eq!(code, Some(0), "{round}: {err}");
+        assert_denied(&out, "Function not implemented");
+        let cached: Vec<_> = fs::read_dir(rt.root.join(".seccomp"))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(cached.len(), 1, "{round}: one profile, one cached program");
+        assert_no_leaks(&rt, &bundle, &[&id]);
+    }
+    // Another profile is compiled for itself, not served the first one's program.
+    set_seccomp(
+        &mut bundle,
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}
+        ]}),
+    );
+    let id = unique_id("seccomp-cache-other");
+    let (code, out, err) = run_bundle(&rt, &bundle, &id);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("mkdir=0"),
+        "the other profile allows mkdir: {out}"
+    );
+    assert_eq!(fs::read_dir(rt.root.join(".seccomp")).unwrap().count(), 2);
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}

@@ -35,6 +35,9 @@ use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 
+/// Compiled seccomp programs, under the state root (see executors/seccomp.rs).
+pub const SECCOMP_CACHE: &str = ".seccomp";
+
 /// `create`'s flags, as runc names them.
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
@@ -77,7 +80,10 @@ pub fn create_serving_terminal(
         .linux()
         .as_ref()
         .and_then(|l| l.seccomp().as_ref());
-    let seccomp = seccomp_config.map(Filter::compile).transpose()?;
+    let seccomp_cache = root.path().join(SECCOMP_CACHE);
+    let seccomp = seccomp_config
+        .map(|config| Filter::compile_cached(config, Some(&seccomp_cache)))
+        .transpose()?;
     let seccomp_listener = match &seccomp {
         Some(filter) => filter.connect_listener()?,
         None => None,

@@ -69,7 +69,7 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
     let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
     let process = build_process(&facts, request)?;
     lsm::check_process(&process, "exec process")?;
-    let seccomp = compile_seccomp(&facts)?;
+    let seccomp = compile_seccomp(root, &facts)?;
     let seccomp_listener = match &seccomp {
         Some(filter) => filter.connect_listener()?,
         None => None,
@@ -246,13 +246,14 @@ fn build_process(facts: &RuntimeFacts, request: &ExecRequest) -> Result<Process>
 }
 
 /// The container's filter, from the journal (config.json may have changed since create).
-fn compile_seccomp(facts: &RuntimeFacts) -> Result<Option<Filter>> {
+fn compile_seccomp(root: &StateRoot, facts: &RuntimeFacts) -> Result<Option<Filter>> {
     let Some(value) = &facts.seccomp else {
         return Ok(None);
     };
     let config = serde_json::from_value(value.clone())
         .map_err(|e| Error::new(format!("the container's linux.seccomp: {e}")))?;
-    Filter::compile(&config).map(Some)
+    let cache = root.path().join(super::create::SECCOMP_CACHE);
+    Filter::compile_cached(&config, Some(&cache)).map(Some)
 }
 
 /// The container's cgroup directories: the v1 ones, and the cgroup2 one.

@@ -10,6 +10,12 @@
 //! seccomp agent listening there, with the container process state (runtime-spec
 //! config-linux.md, "The Container Process State"), and is closed in the container
 //! process: the program must not be able to answer its own trapped calls.
+//!
+//! Compiling a profile the size of docker's default takes libseccomp about 15 ms, paid by
+//! every container (runc pays it too). Engines use one profile for thousands of
+//! containers, so the compiled BPF program is cached in the state root, keyed by the
+//! profile itself (the cache file starts with the profile's JSON, compared in full on
+//! every hit), and loaded with seccomp(2) directly.
 
 use crate::bail;
 use crate::error::{Context, Error, Result};
@@ -26,7 +32,10 @@ use std::path::{Path, PathBuf};
 
 /// A compiled filter, not yet loaded.
 pub struct Filter {
-    context: ScmpFilterContext,
+    /// The BPF program (an array of struct sock_filter), as libseccomp exported it.
+    program: Vec<u8>,
+    /// SECCOMP_FILTER_FLAG_* from `linux.seccomp.flags`.
+    kernel_flags: u32,
     /// Some rule (or the default) is SCMP_ACT_NOTIFY: loading yields a notify descriptor.
     notifies: bool,
     listener_path: Option<PathBuf>,
@@ -37,46 +46,38 @@ impl Filter {
     /// Compiles `linux.seccomp`. Syscall names this libseccomp does not know are skipped
     /// (with a debug message, as runc does): profiles list syscalls of newer kernels.
     pub fn compile(config: &LinuxSeccomp) -> Result<Filter> {
-        let default_action = action(
-            config.default_action(),
-            config.default_errno_ret(),
-            "linux.seccomp.defaultAction",
-        )?;
-        let mut context =
-            ScmpFilterContext::new(default_action).context("linux.seccomp: creating a filter")?;
-        // libseccomp sets no_new_privs on load unless told not to; whether the process
-        // gets it is process.noNewPrivileges's decision alone.
-        context
-            .set_ctl_nnp(false)
-            .context("linux.seccomp: leaving no_new_privs to process.noNewPrivileges")?;
-        for (i, arch) in config.architectures().iter().flatten().enumerate() {
-            context
-                .add_arch(scmp_arch(*arch))
-                .with_context(|| format!("linux.seccomp.architectures[{i}]: {arch}"))?;
-        }
-        for flag in config.flags().iter().flatten() {
-            apply_flag(&mut context, *flag)?;
-        }
-        let mut notifies = config.default_action() == LinuxSeccompAction::ScmpActNotify;
-        for (i, syscall) in config.syscalls().iter().flatten().enumerate() {
-            let field = format!("linux.seccomp.syscalls[{i}]");
-            let rule_action = action(syscall.action(), syscall.errno_ret(), &field)?;
-            // libseccomp refuses a rule whose action is the default one; it would change
-            // nothing anyway (runc skips it too).
-            if rule_action == default_action {
-                continue;
-            }
-            notifies |= syscall.action() == LinuxSeccompAction::ScmpActNotify;
-            add_rules(&mut context, syscall, rule_action, &field)?;
-        }
+        Filter::compile_cached(config, None)
+    }
+
+    /// Like [`Filter::compile`], reusing (and filling) the cache in `cache_dir`.
+    pub fn compile_cached(config: &LinuxSeccomp, cache_dir: Option<&Path>) -> Result<Filter> {
+        let key = serde_json::to_string(config).context("linux.seccomp")?;
+        let notifies = config.default_action() == LinuxSeccompAction::ScmpActNotify
+            || config
+                .syscalls()
+                .iter()
+                .flatten()
+                .any(|s| s.action() == LinuxSeccompAction::ScmpActNotify);
         if notifies && config.listener_path().is_none() {
             bail!("linux.seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath");
         }
         if config.listener_metadata().is_some() && config.listener_path().is_none() {
             bail!("linux.seccomp.listenerMetadata is set without linux.seccomp.listenerPath");
         }
+        let cached = cache_dir.and_then(|dir| cache::lookup(dir, &key));
+        let program = match cached {
+            Some(program) => program,
+            None => {
+                let program = compile_program(config)?;
+                if let Some(dir) = cache_dir {
+                    cache::store(dir, &key, &program);
+                }
+                program
+            }
+        };
         Ok(Filter {
-            context,
+            program,
+            kernel_flags: kernel_flags(config)?,
             notifies,
             listener_path: config.listener_path().clone(),
             listener_metadata: config.listener_metadata().clone(),
@@ -103,17 +104,41 @@ impl Filter {
     /// `state` (the container's state, runtime.md) over `listener`, then closes it here.
     /// `pid` is the process's pid as the runtime sees it.
     pub fn load(&self, listener: Option<&UnixStream>, state: &[u8], pid: i32) -> Result<()> {
-        self.context.load().context("loading the seccomp filter")?;
+        let mut flags = self.kernel_flags;
+        if self.notifies {
+            flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+            if flags & SECCOMP_FILTER_FLAG_TSYNC != 0 {
+                // The kernel refuses TSYNC with a listener unless TSYNC failures say ESRCH.
+                flags |= SECCOMP_FILTER_FLAG_TSYNC_ESRCH;
+            }
+        }
+        #[repr(C)]
+        struct SockFprog {
+            len: u16,
+            filter: *const u8,
+        }
+        let program = SockFprog {
+            len: (self.program.len() / 8) as u16,
+            filter: self.program.as_ptr(),
+        };
+        // SAFETY: `program` points at `len` whole sock_filter entries that outlive the call.
+        let ret = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                SECCOMP_SET_MODE_FILTER,
+                flags as libc::c_ulong,
+                &program as *const SockFprog,
+            )
+        };
+        if ret < 0 {
+            return Err(std::io::Error::last_os_error()).context("loading the seccomp filter");
+        }
         if !self.notifies {
             return Ok(());
         }
-        let raw = self
-            .context
-            .get_notify_fd()
-            .context("linux.seccomp: getting the notify descriptor")?;
-        // SAFETY: the kernel gave this process the descriptor at load; nobody else owns
-        // it, and it must not survive into the container.
-        let notify = unsafe { OwnedFd::from_raw_fd(raw) };
+        // SAFETY: with NEW_LISTENER the kernel returned a new descriptor that nobody else
+        // owns, and it must not survive into the container.
+        let notify = unsafe { OwnedFd::from_raw_fd(ret as i32) };
         let Some(listener) = listener else {
             bail!("linux.seccomp: no connection to listenerPath for the notify descriptor");
         };
@@ -123,6 +148,118 @@ impl Filter {
         // One state per connection, closed after sending (the spec's rule).
         let _ = listener.shutdown(std::net::Shutdown::Both);
         Ok(())
+    }
+}
+
+/// Builds the filter with libseccomp and exports its BPF program.
+fn compile_program(config: &LinuxSeccomp) -> Result<Vec<u8>> {
+    let default_action = action(
+        config.default_action(),
+        config.default_errno_ret(),
+        "linux.seccomp.defaultAction",
+    )?;
+    let mut context =
+        ScmpFilterContext::new(default_action).context("linux.seccomp: creating a filter")?;
+    // libseccomp sets no_new_privs on load unless told not to; whether the process
+    // gets it is process.noNewPrivileges's decision alone.
+    context
+        .set_ctl_nnp(false)
+        .context("linux.seccomp: leaving no_new_privs to process.noNewPrivileges")?;
+    for (i, arch) in config.architectures().iter().flatten().enumerate() {
+        context
+            .add_arch(scmp_arch(*arch))
+            .with_context(|| format!("linux.seccomp.architectures[{i}]: {arch}"))?;
+    }
+    for flag in config.flags().iter().flatten() {
+        apply_flag(&mut context, *flag)?;
+    }
+    for (i, syscall) in config.syscalls().iter().flatten().enumerate() {
+        let field = format!("linux.seccomp.syscalls[{i}]");
+        let rule_action = action(syscall.action(), syscall.errno_ret(), &field)?;
+        // libseccomp refuses a rule whose action is the default one; it would change
+        // nothing anyway (runc skips it too).
+        if rule_action == default_action {
+            continue;
+        }
+        add_rules(&mut context, syscall, rule_action, &field)?;
+    }
+    let mut exported: std::fs::File =
+        nix::sys::memfd::memfd_create("ocirun-seccomp", nix::sys::memfd::MFdFlags::MFD_CLOEXEC)
+            .context("memfd")?
+            .into();
+    context
+        .export_bpf(&exported)
+        .context("linux.seccomp: exporting the filter")?;
+    let mut program = Vec::new();
+    std::io::Seek::rewind(&mut exported)
+        .and_then(|()| std::io::Read::read_to_end(&mut exported, &mut program))
+        .context("reading the exported filter")?;
+    Ok(program)
+}
+
+const SECCOMP_SET_MODE_FILTER: libc::c_ulong = 1;
+const SECCOMP_FILTER_FLAG_TSYNC: u32 = 1;
+const SECCOMP_FILTER_FLAG_LOG: u32 = 2;
+const SECCOMP_FILTER_FLAG_SPEC_ALLOW: u32 = 4;
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: u32 = 8;
+const SECCOMP_FILTER_FLAG_TSYNC_ESRCH: u32 = 16;
+const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: u32 = 32;
+
+/// The seccomp(2) flags `linux.seccomp.flags` asks for.
+fn kernel_flags(config: &LinuxSeccomp) -> Result<u32> {
+    let mut flags = 0;
+    for flag in config.flags().iter().flatten() {
+        flags |= match flag {
+            LinuxSeccompFilterFlag::SeccompFilterFlagTsync => SECCOMP_FILTER_FLAG_TSYNC,
+            LinuxSeccompFilterFlag::SeccompFilterFlagLog => SECCOMP_FILTER_FLAG_LOG,
+            LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
+                SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+            }
+        };
+    }
+    Ok(flags)
+}
+
+/// Compiled programs under `<state root>/.seccomp/`: `<hash>.bpf` holds the profile's
+/// JSON, a newline, then the program. A hit needs the whole profile to match, so a hash
+/// collision is only a miss. Failures to write are ignored: the cache only saves time.
+mod cache {
+    use std::hash::{Hash, Hasher};
+    use std::path::{Path, PathBuf};
+
+    fn file(dir: &Path, key: &str) -> PathBuf {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        let version = libseccomp::ScmpVersion::current()
+            .map(|v| (v.major, v.minor, v.micro))
+            .unwrap_or_default();
+        version.hash(&mut hasher);
+        dir.join(format!("{:016x}.bpf", hasher.finish()))
+    }
+
+    pub fn lookup(dir: &Path, key: &str) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(file(dir, key)).ok()?;
+        let program = bytes.strip_prefix(key.as_bytes())?.strip_prefix(b"\n")?;
+        (!program.is_empty() && program.len() % 8 == 0).then(|| program.to_vec())
+    }
+
+    pub fn store(dir: &Path, key: &str, program: &[u8]) {
+        use std::os::unix::fs::DirBuilderExt;
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir);
+        let target = file(dir, key);
+        let temporary = target.with_extension(format!("tmp{}", std::process::id()));
+        let mut contents = key.as_bytes().to_vec();
+        contents.push(b'\n');
+        contents.extend_from_slice(program);
+        if std::fs::write(&temporary, contents).is_ok()
+            && std::fs::rename(&temporary, &target).is_err()
+        {
+            let _ = std::fs::remove_file(&temporary);
+        }
     }
 }
 

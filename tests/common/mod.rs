@@ -513,11 +513,14 @@ impl Runtime {
     }
 
     /// Names of the entries in the root directory (empty if it doesn't exist).
+    /// What the root holds besides the compiled-seccomp cache (`.seccomp`), which is
+    /// kept on purpose across containers.
     pub fn root_entries(&self) -> Vec<String> {
         let mut v: Vec<String> = match fs::read_dir(&self.root) {
             Ok(rd) => rd
                 .flatten()
                 .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|name| name != ".seccomp")
                 .collect(),
             Err(_) => Vec::new(),
         };
