@@ -134,7 +134,7 @@ fn runtime_killed_at_random_instants() {
     let bundle = Bundle::new(&["sleep", "1000"]);
     let mut ids = Vec::new();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let commands = 120;
+    let commands = 300;
     for round in 0..commands {
         let id = unique_id("random-kill");
         seed ^= seed << 13;
