@@ -42,13 +42,14 @@ for tool in /bin/busybox runc unshare git; do
 done
 command -v cargo >/dev/null 2>&1 || ensure_rust
 
-log "building the release binary"
-cargo build --release --quiet
+log "building the release binary (static, as setup.sh installs it)"
+OCIRUN_REPO="$REPO"
+binary=$(build_release)
 fragment="$(mktemp /tmp/ocirun-bench-results.XXXXXX.md)"
 trap 'rm -f "$fragment"' EXIT
 
 log "running: cargo bench --bench compare -- ${args[*]:-}"
-cargo bench --quiet --bench compare -- --markdown "$fragment" "${args[@]}"
+cargo bench --quiet --bench compare -- --ocirun "$binary" --markdown "$fragment" "${args[@]}"
 
 if [[ $write_docs -eq 0 ]]; then
     exit 0

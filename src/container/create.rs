@@ -432,10 +432,8 @@ pub(super) fn write_pid_file(path: &Path, pid: Pid) -> Result<()> {
 }
 
 fn owner_name() -> String {
-    let uid = nix::unistd::geteuid();
-    nix::unistd::User::from_uid(uid)
-        .ok()
-        .flatten()
-        .map(|u| u.name)
+    let uid = nix::unistd::geteuid().as_raw();
+    crate::util::passwd::lookup("/etc/passwd", uid)
+        .map(|(name, _)| name)
         .unwrap_or_else(|| uid.to_string())
 }

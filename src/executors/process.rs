@@ -209,14 +209,8 @@ impl Program {
 
 /// The home directory of `uid` from the container's /etc/passwd, or "/" as runc does.
 fn home_of(uid: u32) -> String {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
-    passwd
-        .lines()
-        .filter_map(|line| {
-            let fields: Vec<&str> = line.split(':').collect();
-            (fields.len() >= 6 && fields[2].parse() == Ok(uid)).then(|| fields[5].to_string())
-        })
-        .next()
+    crate::util::passwd::lookup("/etc/passwd", uid)
+        .map(|(_, home)| home)
         .unwrap_or_else(|| "/".to_string())
 }
 

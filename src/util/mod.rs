@@ -1,2 +1,3 @@
+pub mod passwd;
 pub mod proc;
 pub mod time;
