@@ -11,7 +11,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::fs;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
@@ -26,11 +25,6 @@ use serde_json::{json, Value};
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// A bundle running `sh -c <script>`.
-fn sh_bundle(script: &str) -> Bundle {
-    Bundle::new(&["sh", "-c", script])
-}
 
 /// Replaces the bundle's program with `sh -c <script>` (for scripts that name
 /// the bundle's own path).
@@ -65,79 +59,12 @@ fn create_start_logged<T>(
     (fs::read_to_string(&log).unwrap(), value)
 }
 
-/// `key=value` lines of a container's output.
-fn pairs(out: &str) -> BTreeMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn get<'a>(map: &'a BTreeMap<String, String>, key: &str, out: &str) -> &'a str {
-    map.get(key)
-        .unwrap_or_else(|| panic!("the container printed no {key}=...; output:\n{out}"))
-}
-
 /// The values of lines `<prefix><value>`, in order.
 fn prefixed(out: &str, prefix: &str) -> Vec<String> {
     out.lines()
         .filter_map(|l| l.strip_prefix(prefix))
         .map(String::from)
         .collect()
-}
-
-fn pid_of(state: &Value) -> i64 {
-    state["pid"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("state has no integer pid: {state}"))
-}
-
-/// One line of /proc/<pid>/mountinfo.
-#[derive(Debug, Clone)]
-struct MountInfo {
-    root: String,
-    mount_point: String,
-    mount_options: Vec<String>,
-    /// `shared:N`, `master:N`, `propagate_from:N`, `unbindable`.
-    optional: Vec<String>,
-    fs_type: String,
-}
-
-impl MountInfo {
-    /// The N of an optional field `<tag>:N`.
-    fn tag(&self, tag: &str) -> Option<&str> {
-        self.optional
-            .iter()
-            .find_map(|o| o.strip_prefix(tag)?.strip_prefix(':'))
-    }
-}
-
-/// The mountinfo lines in `text` (other lines are skipped).
-fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
-    text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let l: Vec<&str> = left.split(' ').collect();
-            l.first()?.parse::<u64>().ok()?;
-            let r: Vec<&str> = right.split(' ').collect();
-            Some(MountInfo {
-                root: l.get(3)?.to_string(),
-                mount_point: l.get(4)?.to_string(),
-                mount_options: l.get(5)?.split(',').map(String::from).collect(),
-                optional: l[6..].iter().map(|s| s.to_string()).collect(),
-                fs_type: r.first()?.to_string(),
-            })
-        })
-        .collect()
-}
-
-/// The last mount at `mount_point` (the one that is visible).
-fn mount_at<'a>(mounts: &'a [MountInfo], mount_point: &str, text: &str) -> &'a MountInfo {
-    mounts
-        .iter()
-        .rev()
-        .find(|m| m.mount_point == mount_point)
-        .unwrap_or_else(|| panic!("no mount at {mount_point}:\n{text}"))
 }
 
 /// A mount the test makes in the host's mount namespace (under its bundle),

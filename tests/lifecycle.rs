@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;
 use std::os::fd::AsRawFd;
@@ -28,62 +27,6 @@ fn run_ok(rt: &Runtime, bundle: &Bundle, id: &str) -> String {
     rt.ok(&["run", "--bundle", bundle.path(), id])
 }
 
-/// A bundle running `sh -c <script>`.
-fn sh_bundle(script: &str) -> Bundle {
-    Bundle::new(&["sh", "-c", script])
-}
-
-/// `key=value` lines of a container's output.
-fn pairs(out: &str) -> BTreeMap<String, String> {
-    out.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
-fn get<'a>(map: &'a BTreeMap<String, String>, key: &str, out: &str) -> &'a str {
-    map.get(key)
-        .unwrap_or_else(|| panic!("the container printed no {key}=...; output:\n{out}"))
-}
-
-/// One line of /proc/<pid>/mountinfo.
-#[derive(Debug)]
-struct MountInfo {
-    root: String,
-    mount_point: String,
-    mount_options: Vec<String>,
-    fs_type: String,
-    source: String,
-    super_options: Vec<String>,
-}
-
-fn parse_mountinfo(text: &str) -> Vec<MountInfo> {
-    text.lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let l: Vec<&str> = left.split(' ').collect();
-            let r: Vec<&str> = right.split(' ').collect();
-            Some(MountInfo {
-                root: l.get(3)?.to_string(),
-                mount_point: l.get(4)?.to_string(),
-                mount_options: l.get(5)?.split(',').map(String::from).collect(),
-                fs_type: r.first()?.to_string(),
-                source: r.get(1)?.to_string(),
-                super_options: r.get(2)?.split(',').map(String::from).collect(),
-            })
-        })
-        .collect()
-}
-
-/// The last mount at `mount_point` (the one that is visible).
-fn mount_at<'a>(mounts: &'a [MountInfo], mount_point: &str, text: &str) -> &'a MountInfo {
-    mounts
-        .iter()
-        .rev()
-        .find(|m| m.mount_point == mount_point)
-        .unwrap_or_else(|| panic!("no mount at {mount_point} in the container:\n{text}"))
-}
-
 /// Kills a started container and waits until it reads as stopped.
 fn kill_and_wait_stopped(rt: &Runtime, id: &str) {
     rt.ok(&["kill", id, "KILL"]);
@@ -100,12 +43,6 @@ fn wait_ready(pid: i64) {
     wait_until(&format!("{marker} to exist"), || {
         Path::new(&marker).exists()
     });
-}
-
-fn pid_of(state: &Value) -> i64 {
-    state["pid"]
-        .as_i64()
-        .unwrap_or_else(|| panic!("state has no integer pid: {state}"))
 }
 
 /// The columns' start offsets of a table line, computed the way runc's

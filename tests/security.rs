@@ -22,10 +22,6 @@ use serde_json::{json, Value};
 // Helpers
 // ---------------------------------------------------------------------------
 
-fn sh_bundle(script: &str) -> Bundle {
-    Bundle::new(&["sh", "-c", script])
-}
-
 /// A bundle whose root the container can write (its /tmp is where it reports).
 fn writable_bundle(args: &[&str]) -> Bundle {
     let mut bundle = Bundle::new(args);

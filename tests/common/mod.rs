@@ -31,6 +31,10 @@
 
 #![allow(dead_code)] // not every test file uses every helper
 
+mod output;
+#[allow(unused_imports)] // not every test file reads container output
+pub use output::*;
+
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{symlink, MetadataExt};
