@@ -338,7 +338,7 @@ fn unknown_commands_and_flags_are_refused_and_create_nothing() {
 
 #[test]
 fn unimplemented_commands_fail_clearly_and_leave_the_container_alone() {
-    // exec, ps, pause, resume, update and events are implemented (tests/exec.rs,
+    // exec, ps, pause, resume, update, events and features are implemented (tests/exec.rs,
     // tests/cgroups.rs, tests/events.rs); these are not yet.
     let rt = Runtime::new();
     let bundle = Bundle::new(&["sleep", "1000"]);
@@ -346,11 +346,7 @@ fn unimplemented_commands_fail_clearly_and_leave_the_container_alone() {
     rt.ok(&["run", "-d", "--bundle", bundle.path(), &id]);
     let before = rt.state(&id);
     let pid = pid_of(&before);
-    for args in [
-        vec!["checkpoint", id.as_str()],
-        vec!["restore", &id],
-        vec!["features"],
-    ] {
+    for args in [vec!["checkpoint", id.as_str()], vec!["restore", &id]] {
         let err = rt.fail(&args);
         assert_one_line_error(
             &err,
@@ -554,4 +550,32 @@ fn systemd_cgroup_driver_fails_clearly_and_leaves_nothing() {
         );
     }
     assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+#[test]
+fn features_describe_what_the_runtime_implements() {
+    let rt = Runtime::new();
+    let out = rt.ok(&["features"]);
+    let features: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(features["ociVersionMin"], "1.0.0");
+    assert_eq!(features["ociVersionMax"], "1.3.0");
+    assert_eq!(features["hooks"].as_array().map(Vec::len), Some(6));
+    let options: Vec<&str> = features["mountOptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|o| o.as_str())
+        .collect();
+    for option in ["ro", "rbind", "rslave", "nosuid", "tmpcopyup"] {
+        assert!(
+            options.contains(&option),
+            "{option} missing from {options:?}"
+        );
+    }
+    assert_eq!(features["linux"]["seccomp"]["enabled"], true);
+    assert!(features["linux"]["namespaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n == "time"));
 }

@@ -6,6 +6,7 @@ mod create;
 mod delete;
 mod events;
 mod exec;
+mod features;
 mod kill;
 mod list;
 mod pause;
@@ -76,7 +77,7 @@ pub enum Command {
     Events(events::Events),
     Checkpoint(unimplemented::NotImplemented),
     Restore(unimplemented::NotImplemented),
-    Features(unimplemented::NotImplemented),
+    Features(features::Features),
 }
 
 /// Runs the command line; returns the process exit code.
@@ -164,6 +165,6 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         Command::Events(args) => args.run(&root()?),
         Command::Checkpoint(_) => unimplemented::fail("checkpoint"),
         Command::Restore(_) => unimplemented::fail("restore"),
-        Command::Features(_) => unimplemented::fail("features"),
+        Command::Features(args) => args.run(),
     }
 }

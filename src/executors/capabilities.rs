@@ -5,7 +5,7 @@ use crate::error::{Context, Error, Result};
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
 /// Capability numbers from linux/capability.h, indexed by the spec's names without `CAP_`.
-const NAMES: [&str; 41] = [
+pub const NAMES: [&str; 41] = [
     "CHOWN",
     "DAC_OVERRIDE",
     "DAC_READ_SEARCH",

@@ -62,55 +62,78 @@ impl MountOptions {
 }
 
 /// Options runc accepts that are not mount(2) flags or data.
+const IGNORED_OPTIONS: [&str; 4] = ["tmpcopyup", "defaults", "idmap", "ridmap"];
+
 fn is_ignored(option: &str) -> bool {
-    matches!(option, "tmpcopyup" | "defaults" | "idmap" | "ridmap")
+    IGNORED_OPTIONS.contains(&option)
 }
 
+const PROPAGATION_OPTIONS: [(&str, MsFlags); 8] = [
+    ("private", MsFlags::MS_PRIVATE),
+    ("rprivate", MsFlags::MS_PRIVATE.union(MsFlags::MS_REC)),
+    ("shared", MsFlags::MS_SHARED),
+    ("rshared", MsFlags::MS_SHARED.union(MsFlags::MS_REC)),
+    ("slave", MsFlags::MS_SLAVE),
+    ("rslave", MsFlags::MS_SLAVE.union(MsFlags::MS_REC)),
+    ("unbindable", MsFlags::MS_UNBINDABLE),
+    ("runbindable", MsFlags::MS_UNBINDABLE.union(MsFlags::MS_REC)),
+];
+
+/// (name, sets the flag (else clears it), flag)
+const FLAG_OPTIONS: [(&str, bool, MsFlags); 26] = [
+    ("ro", true, MsFlags::MS_RDONLY),
+    ("rw", false, MsFlags::MS_RDONLY),
+    ("nosuid", true, MsFlags::MS_NOSUID),
+    ("suid", false, MsFlags::MS_NOSUID),
+    ("nodev", true, MsFlags::MS_NODEV),
+    ("dev", false, MsFlags::MS_NODEV),
+    ("noexec", true, MsFlags::MS_NOEXEC),
+    ("exec", false, MsFlags::MS_NOEXEC),
+    ("sync", true, MsFlags::MS_SYNCHRONOUS),
+    ("async", false, MsFlags::MS_SYNCHRONOUS),
+    ("dirsync", true, MsFlags::MS_DIRSYNC),
+    ("remount", true, MsFlags::MS_REMOUNT),
+    ("mand", true, MsFlags::MS_MANDLOCK),
+    ("nomand", false, MsFlags::MS_MANDLOCK),
+    ("atime", false, MsFlags::MS_NOATIME),
+    ("noatime", true, MsFlags::MS_NOATIME),
+    ("diratime", false, MsFlags::MS_NODIRATIME),
+    ("nodiratime", true, MsFlags::MS_NODIRATIME),
+    ("bind", true, MsFlags::MS_BIND),
+    ("rbind", true, MsFlags::MS_BIND.union(MsFlags::MS_REC)),
+    ("relatime", true, MsFlags::MS_RELATIME),
+    ("norelatime", false, MsFlags::MS_RELATIME),
+    ("strictatime", true, MsFlags::MS_STRICTATIME),
+    ("nostrictatime", false, MsFlags::MS_STRICTATIME),
+    ("silent", true, MsFlags::MS_SILENT),
+    ("loud", false, MsFlags::MS_SILENT),
+];
+
 pub fn propagation_flag(option: &str) -> Option<MsFlags> {
-    Some(match option {
-        "private" => MsFlags::MS_PRIVATE,
-        "rprivate" => MsFlags::MS_PRIVATE | MsFlags::MS_REC,
-        "shared" => MsFlags::MS_SHARED,
-        "rshared" => MsFlags::MS_SHARED | MsFlags::MS_REC,
-        "slave" => MsFlags::MS_SLAVE,
-        "rslave" => MsFlags::MS_SLAVE | MsFlags::MS_REC,
-        "unbindable" => MsFlags::MS_UNBINDABLE,
-        "runbindable" => MsFlags::MS_UNBINDABLE | MsFlags::MS_REC,
-        _ => return None,
-    })
+    PROPAGATION_OPTIONS
+        .iter()
+        .find(|(name, _)| *name == option)
+        .map(|(_, flag)| *flag)
 }
 
 /// `(true, flag)` sets a flag, `(false, flag)` clears it.
 fn flag_option(option: &str) -> Option<(bool, MsFlags)> {
-    Some(match option {
-        "ro" => (true, MsFlags::MS_RDONLY),
-        "rw" => (false, MsFlags::MS_RDONLY),
-        "nosuid" => (true, MsFlags::MS_NOSUID),
-        "suid" => (false, MsFlags::MS_NOSUID),
-        "nodev" => (true, MsFlags::MS_NODEV),
-        "dev" => (false, MsFlags::MS_NODEV),
-        "noexec" => (true, MsFlags::MS_NOEXEC),
-        "exec" => (false, MsFlags::MS_NOEXEC),
-        "sync" => (true, MsFlags::MS_SYNCHRONOUS),
-        "async" => (false, MsFlags::MS_SYNCHRONOUS),
-        "dirsync" => (true, MsFlags::MS_DIRSYNC),
-        "remount" => (true, MsFlags::MS_REMOUNT),
-        "mand" => (true, MsFlags::MS_MANDLOCK),
-        "nomand" => (false, MsFlags::MS_MANDLOCK),
-        "atime" => (false, MsFlags::MS_NOATIME),
-        "noatime" => (true, MsFlags::MS_NOATIME),
-        "diratime" => (false, MsFlags::MS_NODIRATIME),
-        "nodiratime" => (true, MsFlags::MS_NODIRATIME),
-        "bind" => (true, MsFlags::MS_BIND),
-        "rbind" => (true, MsFlags::MS_BIND | MsFlags::MS_REC),
-        "relatime" => (true, MsFlags::MS_RELATIME),
-        "norelatime" => (false, MsFlags::MS_RELATIME),
-        "strictatime" => (true, MsFlags::MS_STRICTATIME),
-        "nostrictatime" => (false, MsFlags::MS_STRICTATIME),
-        "silent" => (true, MsFlags::MS_SILENT),
-        "loud" => (false, MsFlags::MS_SILENT),
-        _ => return None,
-    })
+    FLAG_OPTIONS
+        .iter()
+        .find(|(name, _, _)| *name == option)
+        .map(|(_, set, flag)| (*set, *flag))
+}
+
+/// Every option name `mounts[].options` may use (besides filesystem data), sorted.
+pub fn recognised() -> Vec<&'static str> {
+    let mut names: Vec<&str> = FLAG_OPTIONS
+        .iter()
+        .map(|(name, _, _)| *name)
+        .chain(PROPAGATION_OPTIONS.iter().map(|(name, _)| *name))
+        .chain(IGNORED_OPTIONS)
+        .collect();
+    names.sort_unstable();
+    names
 }
 
 #[cfg(test)]
