@@ -4,7 +4,7 @@
 use super::cgroups::{mount::mount_cgroups, Placement};
 use super::devices;
 use super::mount_options::{propagation_flag, MountOptions};
-use super::resolve::resolve_in_root;
+use super::resolve::{mount_target, resolve_in_root};
 use crate::error::{Context, Result};
 use nix::fcntl::{open, OFlag};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -107,14 +107,16 @@ impl Rootfs<'_> {
             fs_type,
             super::lsm::mount_label(self.spec),
         );
+        let destination = config_mount.destination();
+        let (_pinned, at) = mount_target(self.rootfs, destination, &target)?;
         mount(
             Some(source.as_str()),
-            &target,
+            &at,
             Some(fs_type),
             options.flags,
             data.as_deref(),
         )?;
-        apply_propagation(&target, &options)
+        self.apply_propagation(destination, &target, &options)
     }
 
     fn bind(&self, config_mount: &Mount, options: &MountOptions, target: &Path) -> Result<()> {
@@ -143,34 +145,47 @@ impl Rootfs<'_> {
         }
         .with_context(|| format!("creating {}", target.display()))?;
         let recursive = options.flags & MsFlags::MS_REC;
+        let destination = config_mount.destination();
+        let (_pinned, at) = mount_target(self.rootfs, destination, target)?;
         mount(
             Some(&source),
-            target,
+            &at,
             None::<&str>,
             MsFlags::MS_BIND | recursive,
             None::<&str>,
         )?;
         if options.needs_remount() {
-            let flags = options.flags | MsFlags::MS_REMOUNT | locked_flags(target);
+            // Pinned again: the path now leads to the root of the new mount.
+            let (_mounted, at) = mount_target(self.rootfs, destination, target)?;
+            let flags = options.flags | MsFlags::MS_REMOUNT | locked_flags(&at);
             mount(
                 None::<&str>,
-                target,
+                &at,
                 None::<&str>,
                 flags - options.cleared,
                 None::<&str>,
             )
             .context("remounting with the bind's options")?;
         }
-        apply_propagation(target, options)
+        self.apply_propagation(destination, target, options)
     }
-}
 
-fn apply_propagation(target: &Path, options: &MountOptions) -> Result<()> {
-    for flag in &options.propagation {
-        mount(None::<&str>, target, None::<&str>, *flag, None::<&str>)
-            .context("setting propagation")?;
+    fn apply_propagation(
+        &self,
+        destination: &Path,
+        resolved: &Path,
+        options: &MountOptions,
+    ) -> Result<()> {
+        if options.propagation.is_empty() {
+            return Ok(());
+        }
+        let (_mounted, at) = mount_target(self.rootfs, destination, resolved)?;
+        for flag in &options.propagation {
+            mount(None::<&str>, &at, None::<&str>, *flag, None::<&str>)
+                .context("setting propagation")?;
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Flags a remount must keep: the kernel refuses to drop nosuid/nodev/noexec that came
