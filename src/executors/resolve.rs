@@ -61,58 +61,6 @@ fn join(root: &Path, parts: &[OsString]) -> PathBuf {
     path
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    #[test]
-    fn symlinks_stay_inside_the_root() {
-        let dir = std::env::temp_dir().join(format!("ocirun-resolve-{}", std::process::id()));
-        let root = dir.join("root");
-        std::fs::create_dir_all(root.join("real")).unwrap();
-        symlink("/", root.join("escape")).unwrap();
-        symlink("../../../../etc", root.join("climb")).unwrap();
-        symlink("real", root.join("relative")).unwrap();
-        assert_eq!(
-            resolve_in_root(&root, Path::new("/escape/x")).unwrap(),
-            root.join("x")
-        );
-        assert_eq!(
-            resolve_in_root(&root, Path::new("/climb")).unwrap(),
-            root.join("etc")
-        );
-        assert_eq!(
-            resolve_in_root(&root, Path::new("/relative/y")).unwrap(),
-            root.join("real/y")
-        );
-        assert_eq!(
-            resolve_in_root(&root, Path::new("/../../z")).unwrap(),
-            root.join("z")
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn a_pinned_path_cannot_leave_the_root_even_through_a_symlink_swapped_in_later() {
-        let dir = std::env::temp_dir().join(format!("ocirun-pin-{}", std::process::id()));
-        let root = dir.join("root");
-        std::fs::create_dir_all(root.join("etc")).unwrap();
-        // Resolved while it did not exist, then made a link to the host's /.
-        let resolved = resolve_in_root(&root, Path::new("/target")).unwrap();
-        std::os::unix::fs::symlink("/", root.join("target")).unwrap();
-        let (pinned, at) = mount_target(&root, Path::new("/target/etc"), &resolved).unwrap();
-        assert!(pinned.is_some(), "openat2 is available on this kernel");
-        let opened = std::fs::read_link(&at).unwrap();
-        assert_eq!(
-            opened,
-            root.join("etc"),
-            "the link to / is taken inside the root"
-        );
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-}
-
 /// A path inside the rootfs held open (O_PATH) after resolving it with openat2's
 /// RESOLVE_IN_ROOT: mounting onto [`Pinned::path`] mounts exactly there, even if a
 /// process swaps a component of the path for a symlink meanwhile (CVE-2021-30465).
@@ -197,4 +145,56 @@ pub fn mount_target(
         .as_ref()
         .map_or_else(|| resolved.to_path_buf(), Pinned::path);
     Ok((pinned, path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn symlinks_stay_inside_the_root() {
+        let dir = std::env::temp_dir().join(format!("ocirun-resolve-{}", std::process::id()));
+        let root = dir.join("root");
+        std::fs::create_dir_all(root.join("real")).unwrap();
+        symlink("/", root.join("escape")).unwrap();
+        symlink("../../../../etc", root.join("climb")).unwrap();
+        symlink("real", root.join("relative")).unwrap();
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/escape/x")).unwrap(),
+            root.join("x")
+        );
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/climb")).unwrap(),
+            root.join("etc")
+        );
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/relative/y")).unwrap(),
+            root.join("real/y")
+        );
+        assert_eq!(
+            resolve_in_root(&root, Path::new("/../../z")).unwrap(),
+            root.join("z")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_pinned_path_cannot_leave_the_root_even_through_a_symlink_swapped_in_later() {
+        let dir = std::env::temp_dir().join(format!("ocirun-pin-{}", std::process::id()));
+        let root = dir.join("root");
+        std::fs::create_dir_all(root.join("etc")).unwrap();
+        // Resolved while it did not exist, then made a link to the host's /.
+        let resolved = resolve_in_root(&root, Path::new("/target")).unwrap();
+        std::os::unix::fs::symlink("/", root.join("target")).unwrap();
+        let (pinned, at) = mount_target(&root, Path::new("/target/etc"), &resolved).unwrap();
+        assert!(pinned.is_some(), "openat2 is available on this kernel");
+        let opened = std::fs::read_link(&at).unwrap();
+        assert_eq!(
+            opened,
+            root.join("etc"),
+            "the link to / is taken inside the root"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
