@@ -372,7 +372,16 @@ mod tests {
             println!("skipped: attaching a device program needs root");
             return;
         }
-        let dir = unified.join(format!("ocirun-device-program-test-{}", std::process::id()));
+        /// Removes the scratch cgroup however the test ends.
+        struct Scratch(std::path::PathBuf);
+        impl Drop for Scratch {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir(&self.0);
+            }
+        }
+        let scratch =
+            Scratch(unified.join(format!("ocirun-device-program-test-{}", std::process::id())));
+        let dir = scratch.0.clone();
         std::fs::create_dir(&dir).unwrap();
         attach(&dir, &[rule(false, "a *:* rwm"), rule(true, "c 1:3 rwm")]).unwrap();
         // A child in the cgroup may open /dev/null but not /dev/zero.
@@ -384,7 +393,7 @@ mod tests {
             .args(["-c", &script])
             .output()
             .unwrap();
-        let _ = std::fs::remove_dir(&dir);
+        drop(scratch);
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "null-ok\n1\n",
