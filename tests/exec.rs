@@ -330,3 +330,29 @@ fn foreground_exec_forwards_signals_to_the_process() {
     );
     c.finish();
 }
+
+#[test]
+fn exec_into_a_paused_container_needs_ignore_paused() {
+    let c = Running::start("exec-paused");
+    c.rt.ok(&["pause", &c.id]);
+    let refused = c.exec(&["true"]);
+    assert!(!refused.status.success());
+    assert_one_line_error(
+        &String::from_utf8_lossy(&refused.stderr),
+        &["paused", "--ignore-paused"],
+        "exec into a paused container",
+    );
+    // Allowed with --ignore-paused: the process starts frozen and runs once resumed.
+    let exec =
+        Background::spawn(c.rt.cmd(&["exec", "--ignore-paused", &c.id, "sh", "-c", "exit 4"]));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    c.rt.ok(&["resume", &c.id]);
+    let out = exec.wait();
+    assert_eq!(
+        out.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    c.finish();
+}
