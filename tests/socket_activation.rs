@@ -5,6 +5,31 @@ mod common;
 use common::*;
 use std::process::Command;
 
+/// `ocirun run` started by a shell that opened `fd3_file` as fd 3 and exported
+/// LISTEN_FDS=1 LISTEN_PID=`listen_pid`; asserted successful, its stdout.
+fn run_with_fd3(
+    rt: &Runtime,
+    bundle: &Bundle,
+    id: &str,
+    fd3_file: &str,
+    listen_pid: &str,
+) -> String {
+    let script = format!(
+        "exec 3<{fd3_file}; export LISTEN_FDS=1 LISTEN_PID={listen_pid}; exec {OCIRUN} --root {} run --bundle {} {id}",
+        rt.root.display(),
+        bundle.path()
+    );
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", &script]);
+    let out = run_cmd(cmd);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 #[test]
 fn listen_fds_reach_the_container_with_its_own_pid() {
     let rt = Runtime::new();
@@ -12,22 +37,9 @@ fn listen_fds_reach_the_container_with_its_own_pid() {
     let id = unique_id("socket-activation");
     let marker = bundle.dir.join("passed");
     std::fs::write(&marker, "through fd 3\n").unwrap();
-    // The shell opens fd 3 and becomes ocirun, so LISTEN_PID names ocirun's own pid.
-    let script = format!(
-        "exec 3<{}; export LISTEN_FDS=1 LISTEN_PID=$$; exec {OCIRUN} --root {} run --bundle {} {id}",
-        marker.display(),
-        rt.root.display(),
-        bundle.path()
-    );
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", &script]);
-    let out = run_cmd(cmd);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // The shell becomes ocirun, so LISTEN_PID=$$ names ocirun's own pid.
+    let fd3 = marker.display().to_string();
+    let stdout = run_with_fd3(&rt, &bundle, &id, &fd3, "$$");
     assert_eq!(stdout, "1 1\nthrough fd 3\n");
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
@@ -41,20 +53,7 @@ fn listen_fds_for_another_process_are_ignored() {
         "echo [$LISTEN_FDS]; if { true <&3; } 2>/dev/null; then echo has-3; else echo no-3; fi",
     ]);
     let id = unique_id("socket-activation-other");
-    let script = format!(
-        "exec 3</dev/null; export LISTEN_FDS=1 LISTEN_PID=1; exec {OCIRUN} --root {} run --bundle {} {id}",
-        rt.root.display(),
-        bundle.path()
-    );
-    let mut cmd = Command::new("sh");
-    cmd.args(["-c", &script]);
-    let out = run_cmd(cmd);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = run_with_fd3(&rt, &bundle, &id, "/dev/null", "1");
     assert_eq!(stdout, "[]\nno-3\n");
     assert_no_leaks(&rt, &bundle, &[&id]);
 }

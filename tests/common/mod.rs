@@ -777,11 +777,16 @@ impl Background {
 
     /// Starts `cmd` with the given stdout and stderr (e.g. a log file).
     pub fn spawn_to(mut cmd: Command, stdout: Stdio, stderr: Stdio) -> Background {
-        let what = describe(&cmd);
         cmd.stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
             .process_group(0);
+        Background::start(cmd)
+    }
+
+    /// Spawns `cmd` as it is set up, with nothing captured.
+    fn start(mut cmd: Command) -> Background {
+        let what = describe(&cmd);
         let child = cmd
             .spawn()
             .unwrap_or_else(|e| panic!("`{what}`: could not start: {e}"));
@@ -970,7 +975,6 @@ impl Background {
     /// must be a terminal's slave side): what a shell does with a command typed
     /// on a terminal. Dropping it SIGKILLs its process group (the session's).
     pub fn spawn_on_terminal(mut cmd: Command) -> Background {
-        let what = describe(&cmd);
         // SAFETY: setsid(2) and ioctl(2) are async-signal-safe and touch no
         // memory of the parent.
         unsafe {
@@ -981,15 +985,6 @@ impl Background {
                 Ok(())
             });
         }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("`{what}`: could not start: {e}"));
-        drop(cmd);
-        Background {
-            child: Some(child),
-            out: None,
-            err: None,
-            what,
-        }
+        Background::start(cmd)
     }
 }
