@@ -201,7 +201,8 @@ fn the_created_containers_namespaces_are_ready_before_start() {
         "ocirun",
         "the hostname is set before start"
     );
-    let procs = fs::read_to_string(format!("/sys/fs/cgroup/memory/{id}/cgroup.procs")).unwrap();
+    let procs =
+        fs::read_to_string(relative_cgroup_dir("memory", &id).join("cgroup.procs")).unwrap();
     assert!(
         procs.lines().any(|l| l.trim() == pid.to_string()),
         "{procs:?}"

@@ -13,10 +13,13 @@ use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The container's directory in the v1 hierarchy `controller`, when the host has one.
+/// The container's directory (default `cgroupsPath`) in the v1 hierarchy `controller`,
+/// when the host has one.
 fn v1_dir(controller: &str, id: &str) -> Option<PathBuf> {
     let dir = Path::new("/sys/fs/cgroup").join(controller);
-    dir.join("cgroup.procs").exists().then(|| dir.join(id))
+    dir.join("cgroup.procs")
+        .exists()
+        .then(|| relative_cgroup_dir(controller, id))
 }
 
 fn read_trimmed(path: &Path) -> String {

@@ -363,9 +363,9 @@ fn unimplemented_commands_fail_clearly_and_leave_the_container_alone() {
         Some("S"),
         "{status}"
     );
-    let freezer = format!("/sys/fs/cgroup/freezer/{id}/freezer.state");
+    let freezer = relative_cgroup_dir("freezer", &id).join("freezer.state");
     if let Ok(state) = fs::read_to_string(&freezer) {
-        assert_eq!(state.trim(), "THAWED", "{freezer}");
+        assert_eq!(state.trim(), "THAWED", "{}", freezer.display());
     }
     rt.ok(&["delete", "--force", &id]);
     assert_no_leaks(&rt, &bundle, &[&id]);

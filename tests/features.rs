@@ -490,7 +490,7 @@ const CGROUP_SCRIPT: &str = "echo cgroupns=$(readlink /proc/self/ns/cgroup); \
 /// directory (made on the host between create and start), so the container can
 /// show whose cgroup it sees.
 fn run_cgroup_script(rt: &Runtime, bundle: &Bundle, id: &str) -> String {
-    let marker = PathBuf::from(format!("/sys/fs/cgroup/pids/{id}/ocirun-test-marker"));
+    let marker = relative_cgroup_dir("pids", id).join("ocirun-test-marker");
     let log = bundle.dir.join(format!("{id}.log"));
     rt.create_logged(bundle, id, &log);
     fs::create_dir(&marker).unwrap_or_else(|e| panic!("mkdir {}: {e}", marker.display()));
@@ -1108,9 +1108,9 @@ fn bind_mounts_of_single_files() {
 // ---------------------------------------------------------------------------
 
 fn cgroup_procs(id: &str) -> Vec<i32> {
-    let path = format!("/sys/fs/cgroup/pids/{id}/cgroup.procs");
+    let path = relative_cgroup_dir("pids", id).join("cgroup.procs");
     fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
         .lines()
         .filter_map(|l| l.trim().parse().ok())
         .collect()

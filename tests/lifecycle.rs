@@ -1418,29 +1418,25 @@ fn joining_another_containers_network_namespace_by_path() {
 // cgroups
 // ---------------------------------------------------------------------------
 
-/// The container's cgroup path per controller, from /proc/<pid>/cgroup text.
-fn cgroup_of(text: &str, controller: &str) -> Option<String> {
-    text.lines().find_map(|l| {
-        let mut parts = l.splitn(3, ':');
-        let _ = parts.next()?;
-        let ctrls = parts.next()?;
-        let path = parts.next()?;
-        ctrls
-            .split(',')
-            .any(|c| c == controller)
-            .then(|| path.to_string())
-    })
-}
-
 /// Runs a container that prints its /proc/self/cgroup, checking the host's
-/// cgroup directories (`rel`, relative to each hierarchy's root) while it
-/// lives and after delete.
-fn check_cgroup_placement(rt: &Runtime, bundle: &Bundle, id: &str, rel: &str) -> String {
+/// cgroup directories (`cgroup(controller)`, the path /proc/self/cgroup shows on the
+/// host) while it lives and after delete.
+fn check_cgroup_placement(
+    rt: &Runtime,
+    bundle: &Bundle,
+    id: &str,
+    cgroup: impl Fn(&str) -> String,
+) -> String {
     let log = bundle.dir.join("container.log");
+    let dir_of = |ctrl: &str| {
+        Path::new("/sys/fs/cgroup")
+            .join(ctrl)
+            .join(cgroup(ctrl).trim_start_matches('/'))
+    };
     rt.create_logged(bundle, id, &log);
     let pid = pid_of(&rt.state(id));
     for ctrl in ["memory", "pids"] {
-        let dir = PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/{rel}"));
+        let dir = dir_of(ctrl);
         assert!(
             dir.is_dir(),
             "{} missing while the container exists",
@@ -1458,14 +1454,14 @@ fn check_cgroup_placement(rt: &Runtime, bundle: &Bundle, id: &str, rel: &str) ->
     let out = fs::read_to_string(&log).unwrap();
     for ctrl in ["memory", "pids"] {
         assert_eq!(
-            cgroup_of(&out, ctrl).as_deref(),
-            Some(format!("/{rel}").as_str()),
+            cgroup_of(&out, ctrl),
+            Some(cgroup(ctrl)),
             "{ctrl} in the container's /proc/self/cgroup:\n{out}"
         );
     }
     rt.ok(&["delete", id]);
     for ctrl in ["memory", "pids"] {
-        let dir = PathBuf::from(format!("/sys/fs/cgroup/{ctrl}/{rel}"));
+        let dir = dir_of(ctrl);
         assert!(!dir.exists(), "{} left after delete", dir.display());
     }
     out
@@ -1476,7 +1472,33 @@ fn default_cgroup_is_named_after_the_id() {
     let rt = Runtime::new();
     let bundle = Bundle::new(&["cat", "/proc/self/cgroup"]);
     let id = unique_id("cgroup-default");
-    check_cgroup_placement(&rt, &bundle, &id, &id);
+    check_cgroup_placement(&rt, &bundle, &id, |ctrl| relative_cgroup(ctrl, &id));
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+/// runc's rule: a relative `cgroupsPath` is below the runtime's own cgroup in each
+/// hierarchy (here the memory one is not the root), and only what the runtime made is
+/// removed: its own cgroup stays.
+#[test]
+fn relative_cgroups_path_is_below_the_runtimes_cgroup() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["cat", "/proc/self/cgroup"]);
+    let id = unique_id("cgroup-relative");
+    let parent = format!("ocirun-test-{}", unique_id("cg"));
+    let rel = format!("{parent}/{id}");
+    bundle.config["linux"]["cgroupsPath"] = json!(rel);
+    bundle.write_config();
+    check_cgroup_placement(&rt, &bundle, &id, |ctrl| relative_cgroup(ctrl, &rel));
+    for ctrl in ["memory", "pids"] {
+        let parent_dir = relative_cgroup_dir(ctrl, &parent);
+        assert!(!parent_dir.exists(), "{} left", parent_dir.display());
+        let own = relative_cgroup_dir(ctrl, "");
+        assert!(
+            own.is_dir(),
+            "the runtime's own cgroup {} was removed",
+            own.display()
+        );
+    }
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
 
@@ -1489,7 +1511,7 @@ fn custom_cgroups_path_and_its_parent_are_removed() {
     let rel = format!("{parent}/{id}");
     bundle.config["linux"]["cgroupsPath"] = json!(format!("/{rel}"));
     bundle.write_config();
-    check_cgroup_placement(&rt, &bundle, &id, &rel);
+    check_cgroup_placement(&rt, &bundle, &id, |_| format!("/{rel}"));
     let left: Vec<PathBuf> = fs::read_dir("/sys/fs/cgroup")
         .unwrap()
         .flatten()

@@ -137,8 +137,8 @@ fn terminal_bundle(size: Option<(u16, u16)>) -> Bundle {
 
 /// Pids in the container's pids cgroup whose command line is `cmdline`.
 fn processes_running(id: &str, cmdline: &[u8]) -> Vec<i32> {
-    let procs =
-        fs::read_to_string(format!("/sys/fs/cgroup/pids/{id}/cgroup.procs")).unwrap_or_default();
+    let procs = fs::read_to_string(relative_cgroup_dir("pids", id).join("cgroup.procs"))
+        .unwrap_or_default();
     procs
         .lines()
         .filter_map(|l| l.trim().parse::<i32>().ok())

@@ -592,6 +592,41 @@ pub fn mounts_under(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// This test process's cgroup in the v1 hierarchy of `controller` (`/` at the root), read
+/// from /proc/self/cgroup: the runtime it starts inherits it.
+pub fn own_cgroup(controller: &str) -> String {
+    let text = fs::read_to_string("/proc/self/cgroup").unwrap();
+    cgroup_of(&text, controller).unwrap_or_else(|| "/".to_string())
+}
+
+/// The cgroup of the v1 `controller` in a /proc/<pid>/cgroup text.
+pub fn cgroup_of(text: &str, controller: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let mut fields = l.splitn(3, ':');
+        let controllers = fields.nth(1)?;
+        let path = fields.next()?;
+        controllers
+            .split(',')
+            .any(|c| c == controller)
+            .then(|| path.to_string())
+    })
+}
+
+/// The cgroup (as /proc/<pid>/cgroup names it) where the runtime puts a container with a
+/// relative `cgroupsPath` `rel` (or, with `rel` = the id, an empty one) in the v1
+/// hierarchy of `controller`: below the runtime's own cgroup, as runc does.
+pub fn relative_cgroup(controller: &str, rel: &str) -> String {
+    let own = own_cgroup(controller);
+    format!("{}/{rel}", own.trim_end_matches('/'))
+}
+
+/// The host directory of `relative_cgroup(controller, rel)`.
+pub fn relative_cgroup_dir(controller: &str, rel: &str) -> PathBuf {
+    Path::new("/sys/fs/cgroup")
+        .join(controller)
+        .join(relative_cgroup(controller, rel).trim_start_matches('/'))
+}
+
 /// Directories named `id` (or at `cgroups_path`, if given) anywhere in the
 /// cgroup hierarchies under /sys/fs/cgroup: `<ctrl>/<id>` and `<ctrl>/**/<id>`
 /// up to three levels below each controller (v1, and the v2 `unified` mount in

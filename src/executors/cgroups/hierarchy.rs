@@ -8,9 +8,18 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hierarchy {
     pub mount_point: PathBuf,
+    /// The cgroup this mount shows at its top (mountinfo's root field): `/` on a host,
+    /// a subtree when a container bind-mounted part of the hierarchy without a cgroup
+    /// namespace. Paths from /proc/self/cgroup are relative to the hierarchy's real root.
+    #[serde(default = "top_of_hierarchy")]
+    pub root: PathBuf,
     /// v1: the controllers (and `name=` options) of this hierarchy; empty for cgroup2.
     pub controllers: Vec<String>,
     pub unified: bool,
+}
+
+fn top_of_hierarchy() -> PathBuf {
+    PathBuf::from("/")
 }
 
 impl Hierarchy {
@@ -44,11 +53,13 @@ impl Hierarchies {
             let Some((before, after)) = line.split_once(" - ") else {
                 continue;
             };
-            let mount_point = before.split_whitespace().nth(4);
+            let mut before_fields = before.split_whitespace();
+            let root = before_fields.nth(3).map(PathBuf::from);
+            let mount_point = before_fields.next();
             let mut after_fields = after.split_whitespace();
             let fs_type = after_fields.next();
             let super_options = after_fields.nth(1).unwrap_or("");
-            let Some(mount_point) = mount_point.map(PathBuf::from) else {
+            let (Some(mount_point), Some(root)) = (mount_point.map(PathBuf::from), root) else {
                 continue;
             };
             // A hierarchy mounted twice (bind mounts of it) counts once.
@@ -58,6 +69,7 @@ impl Hierarchies {
             match fs_type {
                 Some("cgroup2") => all.push(Hierarchy {
                     mount_point,
+                    root,
                     controllers: Vec::new(),
                     unified: true,
                 }),
@@ -76,6 +88,7 @@ impl Hierarchies {
                     }
                     all.push(Hierarchy {
                         mount_point,
+                        root,
                         controllers,
                         unified: false,
                     });

@@ -17,13 +17,11 @@ pub fn mount_cgroups(
     new_namespace: bool,
 ) -> Result<()> {
     let flags = options.flags - MsFlags::MS_BIND - MsFlags::MS_REC;
-    let relative = placement.path.strip_prefix("/").unwrap_or(&placement.path);
     std::fs::create_dir_all(destination)
         .with_context(|| format!("creating {}", destination.display()))?;
     if placement.hierarchies.is_pure_v2() {
-        let hierarchy = &placement.hierarchies.all[0];
         return mount_one(
-            &hierarchy.mount_point.join(relative),
+            &placement.dirs[0],
             destination,
             "cgroup2",
             None,
@@ -39,7 +37,7 @@ pub fn mount_cgroups(
         Some("mode=755"),
     )
     .with_context(|| format!("mounting tmpfs on {}", destination.display()))?;
-    for hierarchy in &placement.hierarchies.all {
+    for (hierarchy, host_dir) in placement.hierarchies.all.iter().zip(&placement.dirs) {
         let target = destination.join(hierarchy.name());
         std::fs::create_dir_all(&target)
             .with_context(|| format!("creating {}", target.display()))?;
@@ -49,7 +47,7 @@ pub fn mount_cgroups(
             ("cgroup", Some(hierarchy.controllers.join(",")))
         };
         mount_one(
-            &hierarchy.mount_point.join(relative),
+            host_dir,
             &target,
             fs_type,
             data.as_deref(),

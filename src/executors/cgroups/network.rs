@@ -51,10 +51,11 @@ mod tests {
 
     fn placement_with(mount: &std::path::Path, controllers: &[&str]) -> Placement {
         Placement {
-            path: "/c".into(),
+            dirs: vec![mount.join("c")],
             hierarchies: Hierarchies {
                 all: vec![Hierarchy {
                     mount_point: mount.into(),
+                    root: "/".into(),
                     controllers: controllers.iter().map(|c| c.to_string()).collect(),
                     unified: false,
                 }],

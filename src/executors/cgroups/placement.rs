@@ -1,7 +1,7 @@
 //! The container's cgroup in every hierarchy: created (journaling each directory before
 //! it exists, so a crash never hides one), joined by the init, and removed at delete.
 
-use super::hierarchy::Hierarchies;
+use super::hierarchy::{Hierarchies, Hierarchy};
 use crate::error::{Context, Result};
 use serde::{Deserialize, Serialize};
 use std::os::fd::OwnedFd;
@@ -11,37 +11,72 @@ use std::path::{Component, Path, PathBuf};
 /// the container's cgroup from the journal rather than from today's mounts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Placement {
-    /// The cgroup path inside each hierarchy, absolute (`/mycontainer`).
-    pub path: PathBuf,
+    /// The container's directory in each hierarchy, in the order of `hierarchies.all`.
+    pub dirs: Vec<PathBuf>,
     pub hierarchies: Hierarchies,
 }
 
 impl Placement {
-    /// `cgroupsPath` from the config, or `/<id>` as runc does when it is empty. A relative
-    /// path is taken from the root of each hierarchy.
+    /// Where the container goes, with runc's rules: an absolute `cgroupsPath` is taken
+    /// from the root of every hierarchy; a relative one from the runtime's own cgroup in
+    /// each v1 hierarchy and from the parent of its own cgroup in cgroup2 (a v2 cgroup
+    /// with processes cannot hand controllers to children); an empty one is the relative
+    /// path `<id>`.
     pub fn new(cgroups_path: Option<&Path>, id: &str, hierarchies: Hierarchies) -> Placement {
-        let path = match cgroups_path {
-            Some(p) if !p.as_os_str().is_empty() => Path::new("/").join(p),
-            _ => Path::new("/").join(id),
+        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        Self::resolve(cgroups_path, id, hierarchies, &own)
+    }
+
+    /// `new` with the runtime's /proc/self/cgroup given.
+    pub fn resolve(
+        cgroups_path: Option<&Path>,
+        id: &str,
+        hierarchies: Hierarchies,
+        own_cgroups: &str,
+    ) -> Placement {
+        let requested = match cgroups_path {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new(id),
         };
-        let normalised: PathBuf = path
-            .components()
-            .filter(|c| matches!(c, Component::RootDir | Component::Normal(_)))
+        let dirs = hierarchies
+            .all
+            .iter()
+            .map(|hierarchy| {
+                let path = if requested.has_root() {
+                    lexically_clean(requested)
+                } else {
+                    let own = own_cgroup(own_cgroups, hierarchy);
+                    let base = if hierarchy.unified {
+                        own.parent().unwrap_or(&own).to_path_buf()
+                    } else {
+                        own
+                    };
+                    let under_mount = base.strip_prefix(&hierarchy.root).unwrap_or(&base);
+                    lexically_clean(&Path::new("/").join(under_mount).join(requested))
+                };
+                hierarchy
+                    .mount_point
+                    .join(path.strip_prefix("/").unwrap_or(&path))
+            })
             .collect();
-        Placement {
-            path: normalised,
-            hierarchies,
-        }
+        Placement { dirs, hierarchies }
     }
 
     /// The container's directory in each hierarchy.
     pub fn directories(&self) -> Vec<PathBuf> {
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
-        self.hierarchies
-            .all
-            .iter()
-            .map(|h| h.mount_point.join(relative))
-            .collect()
+        self.dirs.clone()
+    }
+
+    /// The hierarchies with the container's directory in each.
+    fn each(&self) -> impl Iterator<Item = (&Hierarchy, &PathBuf)> {
+        self.hierarchies.all.iter().zip(&self.dirs)
+    }
+
+    /// The container's cgroup as its hierarchy names it (`/a/b` for
+    /// `/sys/fs/cgroup/memory/a/b`).
+    pub fn path_in(&self, hierarchy: &Hierarchy) -> Option<PathBuf> {
+        let dir = self.each().find(|(h, _)| *h == hierarchy)?.1;
+        Some(Path::new("/").join(dir.strip_prefix(&hierarchy.mount_point).ok()?))
     }
 
     /// Creates the missing directories, calling `before_mkdir` for each one (to journal
@@ -52,9 +87,13 @@ impl Placement {
     ) -> Result<Vec<PathBuf>> {
         // Every directory to make is journaled (in one write) before the first exists.
         let mut missing = Vec::new();
-        for hierarchy in &self.hierarchies.all {
+        for (hierarchy, target) in self.each() {
             let mut dir = hierarchy.mount_point.clone();
-            for component in self.path.components().skip(1) {
+            for component in target
+                .strip_prefix(&hierarchy.mount_point)
+                .unwrap_or(target)
+                .components()
+            {
                 dir.push(component);
                 if !dir.exists() {
                     missing.push(dir.clone());
@@ -63,9 +102,13 @@ impl Placement {
         }
         before_mkdir(&missing)?;
         let mut created = Vec::new();
-        for hierarchy in &self.hierarchies.all {
+        for (hierarchy, target) in self.each() {
             let mut dir = hierarchy.mount_point.clone();
-            for component in self.path.components().skip(1) {
+            for component in target
+                .strip_prefix(&hierarchy.mount_point)
+                .unwrap_or(target)
+                .components()
+            {
                 if hierarchy.unified && self.hierarchies.is_pure_v2() {
                     enable_v2_controllers(&dir);
                 }
@@ -90,21 +133,21 @@ impl Placement {
 
     /// The container's directory in the v1 hierarchy holding `controller`.
     pub fn v1_dir(&self, controller: &str) -> Option<PathBuf> {
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
-        Some(self.hierarchies.v1(controller)?.mount_point.join(relative))
+        self.each()
+            .find(|(h, _)| !h.unified && h.controllers.iter().any(|c| c == controller))
+            .map(|(_, dir)| dir.clone())
     }
 
     /// The container's directory in the cgroup2 hierarchy.
     pub fn unified_dir(&self) -> Option<PathBuf> {
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
-        Some(self.hierarchies.unified()?.mount_point.join(relative))
+        self.each()
+            .find(|(h, _)| h.unified)
+            .map(|(_, dir)| dir.clone())
     }
 
     /// The container's directory in the cgroup2 hierarchy, opened for CLONE_INTO_CGROUP.
     pub fn open_unified(&self) -> Option<OwnedFd> {
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
-        let unified = self.hierarchies.all.iter().find(|h| h.unified)?;
-        let dir = std::fs::File::open(unified.mount_point.join(relative)).ok()?;
+        let dir = std::fs::File::open(self.unified_dir()?).ok()?;
         Some(dir.into())
     }
 
@@ -112,9 +155,7 @@ impl Placement {
     /// hierarchy by writing "0" to `tasks`. Moving oneself as a thread skips the global
     /// lock that a move by pid takes (and its RCU grace period, several ms).
     pub fn join_v1_as_self(&self) -> Result<()> {
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
-        for hierarchy in self.hierarchies.all.iter().filter(|h| !h.unified) {
-            let dir = hierarchy.mount_point.join(relative);
+        for (_, dir) in self.each().filter(|(h, _)| !h.unified) {
             std::fs::write(dir.join("tasks"), "0")
                 .with_context(|| format!("joining cgroup {}", dir.display()))?;
         }
@@ -124,12 +165,10 @@ impl Placement {
     /// Moves `pid` into the container's cgroup in the v1 hierarchies (`v1`) and/or the
     /// cgroup2 one (`unified`).
     pub fn join(&self, pid: i32, v1: bool, unified: bool) -> Result<()> {
-        let relative = self.path.strip_prefix("/").unwrap_or(&self.path);
-        for hierarchy in &self.hierarchies.all {
+        for (hierarchy, dir) in self.each() {
             if (hierarchy.unified && !unified) || (!hierarchy.unified && !v1) {
                 continue;
             }
-            let dir = hierarchy.mount_point.join(relative);
             std::fs::write(dir.join("cgroup.procs"), pid.to_string())
                 .with_context(|| format!("joining cgroup {}", dir.display()))?;
         }
@@ -143,6 +182,48 @@ impl Placement {
             .find_map(|d| read_pids(d).ok())
             .unwrap_or_default()
     }
+}
+
+/// The runtime's own cgroup in `hierarchy`, from /proc/self/cgroup (`/` when it is not
+/// listed: a hierarchy mounted after the runtime started has everyone at its root).
+fn own_cgroup(proc_self_cgroup: &str, hierarchy: &Hierarchy) -> PathBuf {
+    proc_self_cgroup
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, controllers, path) = (fields.next()?, fields.next()?, fields.next()?);
+            Some((controllers, path))
+        })
+        .find(|(controllers, _)| {
+            if hierarchy.unified {
+                controllers.is_empty()
+            } else {
+                let mut listed: Vec<&str> = controllers.split(',').collect();
+                let mut mounted: Vec<&str> =
+                    hierarchy.controllers.iter().map(String::as_str).collect();
+                listed.sort_unstable();
+                mounted.sort_unstable();
+                !controllers.is_empty() && listed == mounted
+            }
+        })
+        .map(|(_, path)| PathBuf::from(path))
+        .unwrap_or_else(|| PathBuf::from("/"))
+}
+
+/// `path` with `.` and `..` resolved by name, never above `/`: a `cgroupsPath` cannot
+/// leave its hierarchy.
+fn lexically_clean(path: &Path) -> PathBuf {
+    let mut clean = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::Normal(name) => clean.push(name),
+            Component::ParentDir => {
+                clean.pop();
+            }
+            _ => {}
+        }
+    }
+    clean
 }
 
 /// cgroup2 hands a controller to a child only when the parent lists it in
@@ -212,40 +293,101 @@ pub fn remove(dir: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::executors::cgroups::Hierarchy;
+
+    fn hierarchy(mount_point: &str, controllers: &[&str], root: &str) -> Hierarchy {
+        Hierarchy {
+            mount_point: mount_point.into(),
+            root: root.into(),
+            controllers: controllers.iter().map(|c| c.to_string()).collect(),
+            unified: controllers.is_empty(),
+        }
+    }
 
     fn hybrid() -> Hierarchies {
         Hierarchies {
             all: vec![
-                Hierarchy {
-                    mount_point: "/sys/fs/cgroup/memory".into(),
-                    controllers: vec!["memory".into()],
-                    unified: false,
-                },
-                Hierarchy {
-                    mount_point: "/sys/fs/cgroup/unified".into(),
-                    controllers: vec![],
-                    unified: true,
-                },
+                hierarchy("/sys/fs/cgroup/memory", &["memory"], "/"),
+                hierarchy("/sys/fs/cgroup/cpu,cpuacct", &["cpu", "cpuacct"], "/"),
+                hierarchy("/sys/fs/cgroup/unified", &[], "/"),
             ],
         }
     }
 
+    const RUNTIME_AT_ROOT: &str = "4:memory:/\n1:cpu,cpuacct:/\n0::/\n";
+    const RUNTIME_IN_A_SERVICE: &str =
+        "4:memory:/system.slice/engine.service\n1:cpuacct,cpu:/engine\n0::/system.slice/engine.service\n";
+
+    fn dirs(cgroups_path: Option<&str>, own: &str) -> Vec<PathBuf> {
+        Placement::resolve(cgroups_path.map(Path::new), "abc", hybrid(), own).dirs
+    }
+
     #[test]
-    fn default_path_is_named_after_the_id() {
-        let p = Placement::new(None, "abc", hybrid());
+    fn default_path_is_the_id_below_the_runtimes_own_cgroup() {
         assert_eq!(
-            p.directories(),
+            dirs(None, RUNTIME_AT_ROOT),
             [
                 PathBuf::from("/sys/fs/cgroup/memory/abc"),
-                PathBuf::from("/sys/fs/cgroup/unified/abc")
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/abc"),
+                PathBuf::from("/sys/fs/cgroup/unified/abc"),
+            ]
+        );
+        assert_eq!(
+            dirs(Some(""), RUNTIME_IN_A_SERVICE),
+            [
+                PathBuf::from("/sys/fs/cgroup/memory/system.slice/engine.service/abc"),
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/engine/abc"),
+                // cgroup2: beside the runtime's cgroup, not inside it.
+                PathBuf::from("/sys/fs/cgroup/unified/system.slice/abc"),
+            ]
+        );
+    }
+
+    #[test]
+    fn relative_path_is_below_the_runtimes_own_cgroup() {
+        assert_eq!(
+            dirs(Some("pods/x"), RUNTIME_IN_A_SERVICE)[0],
+            PathBuf::from("/sys/fs/cgroup/memory/system.slice/engine.service/pods/x")
+        );
+    }
+
+    #[test]
+    fn absolute_path_is_from_every_hierarchys_root() {
+        assert_eq!(
+            dirs(Some("/pods/x"), RUNTIME_IN_A_SERVICE),
+            [
+                PathBuf::from("/sys/fs/cgroup/memory/pods/x"),
+                PathBuf::from("/sys/fs/cgroup/cpu,cpuacct/pods/x"),
+                PathBuf::from("/sys/fs/cgroup/unified/pods/x"),
             ]
         );
     }
 
     #[test]
     fn dot_dot_cannot_leave_the_hierarchy() {
-        let p = Placement::new(Some(Path::new("/../../etc/x")), "abc", hybrid());
-        assert_eq!(p.path, PathBuf::from("/etc/x"));
+        assert_eq!(
+            dirs(Some("/../../etc/x"), RUNTIME_AT_ROOT)[0],
+            PathBuf::from("/sys/fs/cgroup/memory/etc/x")
+        );
+        assert_eq!(
+            dirs(Some("../../../../x"), RUNTIME_IN_A_SERVICE)[0],
+            PathBuf::from("/sys/fs/cgroup/memory/x")
+        );
+    }
+
+    #[test]
+    fn a_mount_of_a_subtree_is_followed_from_its_root() {
+        let hierarchies = Hierarchies {
+            all: vec![hierarchy("/sys/fs/cgroup/memory", &["memory"], "/outer")],
+        };
+        let own = "4:memory:/outer/runtime\n";
+        let placement = Placement::resolve(None, "abc", hierarchies.clone(), own);
+        assert_eq!(
+            placement.dirs,
+            [PathBuf::from("/sys/fs/cgroup/memory/runtime/abc")]
+        );
+        assert_eq!(
+            placement.path_in(&hierarchies.all[0]),
+            Some(PathBuf::from("/runtime/abc"))
+        );
     }
 }
