@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks ocirun against runc (Debian's) on this machine: builds the release
-# binary, runs benches/compare.rs, prints a compact table and rewrites the
+# binary, runs benches/compare/ (main.rs), prints a compact table and rewrites the
 # "Latest results" section of docs/benchmarks.md (the hand-written sections,
 # including the "Optimisations" log, are left alone).
 #

@@ -31,6 +31,8 @@
 //! `--root` directories under /run, one per runtime, with unique container ids; all of
 //! it is removed (`delete --force` first) at the end, on error and on Ctrl-C.
 
+mod cgroup_setup;
+
 use serde_json::{json, Value};
 use std::fmt::Write as _;
 use std::fs::{self, File};
@@ -760,6 +762,8 @@ struct Results {
     exec: [Series; 2],
     /// (parallelism, per runtime: per-round wall seconds, failures, errors)
     parallel: Vec<(usize, [Batches; 2])>,
+    /// ocirun's cgroup setup and teardown alone, or why it could not be measured.
+    cgroups: Result<cgroup_setup::CgroupCost, String>,
     started: String,
     load_before: String,
     load_after: String,
@@ -1265,17 +1269,19 @@ impl Bench {
             self.state.display()
         );
         let configs = self.setup()?;
-        eprintln!("[1/4] run true per configuration, and the kernel floor");
+        eprintln!("[1/5] run true per configuration, and the kernel floor");
         let (run, floor) = self.sequential_runs(&configs)?;
         reap_strays();
-        eprintln!("[2/4] create, start, wait, delete");
+        eprintln!("[2/5] create, start, wait, delete");
         let cycle = self.cycles(&configs[0].bundle)?;
         reap_strays();
-        eprintln!("[3/4] exec true into a running container");
+        eprintln!("[3/5] exec true into a running container");
         let exec = self.execs()?;
-        eprintln!("[4/4] parallel batches");
+        eprintln!("[4/5] parallel batches");
         let parallel = self.parallel(&configs[0].bundle)?;
         reap_strays();
+        eprintln!("[5/5] cgroup setup alone (ocirun's executor, in-process)");
+        let cgroups = cgroup_setup::measure(self.opts.iterations, &std::process::id().to_string());
         Ok(Results {
             configs: configs.iter().map(|c| (c.name, c.what)).collect(),
             run,
@@ -1283,6 +1289,7 @@ impl Bench {
             cycle,
             exec,
             parallel,
+            cgroups,
             started,
             load_before,
             load_after: load_average(),
@@ -1625,9 +1632,7 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
     let mut what = String::from(
         "`run /bin/true` per configuration, median (min–max) ms; Δ = median minus `default`'s. \
          All in the same iterations as the rows above, in an order shuffled per iteration \
-         (each configuration: ocirun then runc). ocirun does not apply \
-         `linux.resources` limits nor seccomp yet (it accepts and ignores them), so its Δ for \
-         `+limits`, `+seccomp` and `engine` is noise until it does.",
+         (each configuration: ocirun then runc).",
     );
     what.push('\n');
     for (name, desc) in &r.configs {
@@ -1638,6 +1643,23 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
         t,
         what,
     ));
+
+    match &r.cgroups {
+        Ok(cost) => tables.push((
+            "Cgroup setup alone".to_string(),
+            cgroup_setup::table(cost, r.run[0][0].median()),
+            format!(
+                "ocirun's cgroup executor called in-process (the code `create` and `delete` \
+                 run), {} containers named as a default `cgroupsPath` names them, on this \
+                 host's {} hierarchies ({}). The share is of the `default` configuration's \
+                 `run /bin/true` median above. runc cannot be measured this way.",
+                opts.iterations,
+                cost.hierarchies,
+                ocirun::executors::cgroups::Hierarchies::detect().mode()
+            ),
+        )),
+        Err(e) => bench.note(format!("cgroup setup alone: not measured: {e}")),
+    }
 
     // 4: parallel.
     let mut t = Table::new(&[
