@@ -5,9 +5,10 @@
 /// Every point, in the order a lifecycle passes them; tests walk this list.
 pub const POINTS: &[&str] = &[
     "create:after-intent",
-    "create:after-cgroups",
+    "create:after-unified-cgroup",
     "create:after-clone",
     "create:after-init-recorded",
+    "create:after-cgroups",
     "create:before-commit",
     "create:after-commit",
     "start:after-intent",

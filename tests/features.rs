@@ -579,7 +579,16 @@ fn without_a_cgroup_namespace_the_cgroup_mount_is_the_containers_subtree() {
         format!("/{id}"),
         "a bind of the container's dir: {pids:?}"
     );
-    assert!(pids.mount_options.iter().any(|o| o == "ro"), "{pids:?}");
+    // Every bind takes the mount's flags, not only the tmpfs above them.
+    for hierarchy in ["pids", "memory", "unified"] {
+        let mount = mount_at(&mounts, &format!("/sys/fs/cgroup/{hierarchy}"), &out);
+        for flag in ["ro", "nosuid", "nodev", "noexec"] {
+            assert!(
+                mount.mount_options.iter().any(|o| o == flag),
+                "{hierarchy} lacks {flag}: {mount:?}"
+            );
+        }
+    }
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
 

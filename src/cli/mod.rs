@@ -80,8 +80,24 @@ pub enum Command {
     Features(features::Features),
 }
 
+/// The subcommands that put processes of ours into a container (see `sealed_binary`).
+const ENTERS_CONTAINERS: [&str; 3] = ["create", "run", "exec"];
+
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    // Re-exec from the read-only view before parsing anything: the process that is
+    // replaced should do no work, and parsing happens once, in the re-executed one. A
+    // word that merely looks like such a subcommand (an id "run") costs one harmless
+    // re-exec; `dispatch` checks again after parsing, so nothing is missed.
+    if std::env::args_os()
+        .skip(1)
+        .any(|arg| ENTERS_CONTAINERS.iter().any(|c| arg == *c))
+    {
+        if let Err(error) = crate::executors::sealed_binary::ensure_running_sealed() {
+            eprintln!("ocirun: {error}");
+            return 1;
+        }
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) if !error.use_stderr() => {

@@ -13,7 +13,7 @@ use crate::bail;
 use crate::config::Bundle;
 use crate::error::{Context, Error, Result};
 use crate::executors::cgroups::resources::{self, Stage};
-use crate::executors::cgroups::{Hierarchies, Placement};
+use crate::executors::cgroups::{Hierarchies, Hierarchy, Placement};
 use crate::executors::hooks::{self, Phase};
 use crate::executors::init::{self, InitPlan};
 use crate::executors::lsm;
@@ -186,34 +186,10 @@ struct Creation<'a> {
 impl Creation<'_> {
     fn build(&mut self, handle: &mut ContainerHandle) -> Result<Pid> {
         fault::point("create:after-intent");
-        self.placement.create(|dirs| {
-            let records: Vec<Record> = dirs
-                .iter()
-                .map(|dir| Record::Acquired {
-                    resource: Resource::CgroupDir { path: dir.clone() },
-                })
-                .collect();
-            handle.record_all(&records).map_err(store_error)
-        })?;
-        // Before the init exists, so it joins cgroups that already limit it.
-        if let Some(resources) = self
-            .bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.resources().as_ref())
-        {
-            let devices = self
-                .bundle
-                .spec
-                .linux()
-                .as_ref()
-                .and_then(|l| l.devices().as_deref())
-                .unwrap_or_default();
-            resources::apply(self.placement, resources, Stage::Create { devices })?;
-        }
-        tracing::debug!("create {}: state directory and cgroups ready", handle.id());
-        fault::point("create:after-cgroups");
+        // Only the cgroup2 directory before the clone: the init is born in it
+        // (CLONE_INTO_CGROUP). The rest is made while the init builds its rootfs.
+        self.make_cgroups(handle, |h| h.unified)?;
+        fault::point("create:after-unified-cgroup");
         let gate = start_gate::listen_in(handle.dir())?;
         let console = self.console.take();
         let (parent_end, child_end) = sync::pair()?;
@@ -236,6 +212,27 @@ impl Creation<'_> {
             })
             .map_err(store_error)?;
         fault::point("create:after-init-recorded");
+        self.make_cgroups(handle, |_| true)?;
+        // Before the init joins them (it waits for our Begin), so every limit holds
+        // before any program of the container runs.
+        if let Some(resources) = self
+            .bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
+        {
+            let devices = self
+                .bundle
+                .spec
+                .linux()
+                .as_ref()
+                .and_then(|l| l.devices().as_deref())
+                .unwrap_or_default();
+            resources::apply(self.placement, resources, Stage::Create { devices })?;
+        }
+        tracing::debug!("create {}: cgroups ready", handle.id());
+        fault::point("create:after-cgroups");
         self.prepare_init(pid, &parent_end, handle)?;
         tracing::debug!("create {}: init ready", handle.id());
         if let Some(path) = &self.options.pid_file {
@@ -250,6 +247,25 @@ impl Creation<'_> {
         fault::point("create:after-commit");
         parent_end.send(&Message::Proceed)?;
         Ok(pid)
+    }
+
+    /// Makes the container's missing cgroup directories in the hierarchies `wanted`
+    /// selects, each journaled before it exists.
+    fn make_cgroups(
+        &self,
+        handle: &mut ContainerHandle,
+        wanted: impl Fn(&Hierarchy) -> bool,
+    ) -> Result<()> {
+        self.placement.create_in(wanted, |dirs| {
+            let records: Vec<Record> = dirs
+                .iter()
+                .map(|dir| Record::Acquired {
+                    resource: Resource::CgroupDir { path: dir.clone() },
+                })
+                .collect();
+            handle.record_all(&records).map_err(store_error)
+        })?;
+        Ok(())
     }
 
     fn clone_init(

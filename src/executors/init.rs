@@ -73,15 +73,39 @@ struct Prepared {
     state_json: Vec<u8>,
 }
 
-fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
-    let spec = plan.spec;
-    let state_json = match channel.receive()? {
-        Message::Begin(state) => state.into_bytes(),
-        Message::Failed(text) => return Err(Error::new(text)),
-        other => return Err(Error::new(format!("unexpected sync message {other:?}"))),
-    };
+/// The parent's `Begin`: our id maps are written and our cgroups exist, with their
+/// limits. Carries the state JSON for the hooks the init runs.
+fn wait_for_begin(channel: &Channel) -> Result<Vec<u8>> {
+    match channel.receive()? {
+        Message::Begin(state) => Ok(state.into_bytes()),
+        Message::Failed(text) => Err(Error::new(text)),
+        other => Err(Error::new(format!("unexpected sync message {other:?}"))),
+    }
+}
+
+/// Receives `Begin` and joins the v1 cgroups the parent made (v2: born in it, or moved by
+/// the parent).
+fn join_cgroups(plan: &InitPlan, channel: &Channel) -> Result<Vec<u8>> {
+    let state_json = wait_for_begin(channel)?;
     if plan.join_v1_cgroups {
         plan.placement.join_v1_as_self()?;
+    }
+    Ok(state_json)
+}
+
+fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
+    let spec = plan.spec;
+    if plan.namespaces.new_network_in_init {
+        nix::sched::unshare(clone_flag(LinuxNamespaceType::Network))
+            .context("creating the network namespace")?;
+    }
+    // In a new user namespace nothing works before the parent wrote our id maps, and in
+    // one joined by path we could no longer join the host's cgroups. Otherwise the parent
+    // makes our cgroups while we build the rootfs, and we wait for it only where a cgroup
+    // is first needed (the cgroup mount, or the end of the rootfs).
+    let mut state_json = None;
+    if plan.namespaces.new_user() || plan.namespaces.joins(LinuxNamespaceType::User) {
+        state_json = Some(join_cgroups(plan, channel)?);
     }
     if plan.namespaces.new_user() {
         nix::unistd::setresgid(0.into(), 0.into(), 0.into())
@@ -90,10 +114,6 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
             .context("becoming root in the user namespace")?;
     }
     plan.namespaces.join_paths()?;
-    if plan.namespaces.new_cgroup {
-        nix::sched::unshare(clone_flag(LinuxNamespaceType::Cgroup))
-            .context("creating the cgroup namespace")?;
-    }
     if plan.namespaces.new_time {
         enter_time_namespace(spec)?;
     }
@@ -115,9 +135,25 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         new_cgroup_namespace: plan.namespaces.new_cgroup,
         new_user_namespace: plan.namespaces.new_user(),
     };
-    tracing::debug!("init: namespaces and cgroups joined");
+    tracing::debug!("init: namespaces joined");
     fault::point("init:after-namespaces");
-    rootfs.prepare()?;
+    let mut cgroup_namespace_made = false;
+    let mut cgroups_ready = || -> Result<()> {
+        if state_json.is_none() {
+            state_json = Some(join_cgroups(plan, channel)?);
+            tracing::debug!("init: cgroups joined");
+        }
+        // Rooted at the cgroup we are in now.
+        if plan.namespaces.new_cgroup && !cgroup_namespace_made {
+            nix::sched::unshare(clone_flag(LinuxNamespaceType::Cgroup))
+                .context("creating the cgroup namespace")?;
+            cgroup_namespace_made = true;
+        }
+        Ok(())
+    };
+    rootfs.prepare(&mut cgroups_ready)?;
+    cgroups_ready()?;
+    let state_json = state_json.expect("set by cgroups_ready");
     tracing::debug!("init: rootfs mounted");
     fault::point("init:after-rootfs");
     let hooks = spec.hooks().as_ref();

@@ -11,6 +11,7 @@ pub mod exec_process;
 pub mod hooks;
 pub mod init;
 pub mod lsm;
+pub mod mount_api;
 pub mod mount_options;
 pub mod namespaces;
 pub mod process;

@@ -15,6 +15,12 @@ pub struct NamespacePlan {
     /// Created by the init with unshare(2): clone(2) has no bit left for it, and the
     /// init's children (the exec'd program) enter it.
     pub new_time: bool,
+    /// Created by the init with unshare(2) as its first act rather than by clone(2): a
+    /// network namespace is the costliest part of the clone (about half a millisecond
+    /// here), and in the init it is made while the runtime makes the cgroups. Not with a
+    /// new user namespace: there the init waits for its id maps first, and clone(2)
+    /// makes the network namespace owned by the new user namespace directly.
+    pub new_network_in_init: bool,
     /// Joined by the init, user first so it owns the rest.
     pub join: Vec<(LinuxNamespaceType, PathBuf)>,
     /// A pid namespace to join: set on the parent before clone, as setns(CLONE_NEWPID)
@@ -28,6 +34,7 @@ impl NamespacePlan {
             clone_flags: CloneFlags::empty(),
             new_cgroup: false,
             new_time: false,
+            new_network_in_init: false,
             join: Vec::new(),
             join_pid: None,
         };
@@ -47,7 +54,16 @@ impl NamespacePlan {
         }
         plan.join
             .sort_by_key(|(typ, _)| *typ != LinuxNamespaceType::User);
+        if plan.clone_flags.contains(CloneFlags::CLONE_NEWNET) && !plan.new_user() {
+            plan.clone_flags.remove(CloneFlags::CLONE_NEWNET);
+            plan.new_network_in_init = true;
+        }
         plan
+    }
+
+    /// Whether a namespace of this type is joined by path.
+    pub fn joins(&self, typ: LinuxNamespaceType) -> bool {
+        self.join.iter().any(|(t, _)| *t == typ)
     }
 
     pub fn new_user(&self) -> bool {

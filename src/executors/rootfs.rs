@@ -3,6 +3,7 @@
 
 use super::cgroups::{mount::mount_cgroups, Placement};
 use super::devices;
+use super::mount_api;
 use super::mount_options::{propagation_flag, MountOptions};
 use super::resolve::{mount_target, resolve_in_root};
 use crate::error::{Context, Result};
@@ -14,7 +15,7 @@ use nix::sys::statfs::{fstatfs, TMPFS_MAGIC};
 use nix::sys::statvfs::{fstatvfs, statvfs, FsFlags};
 use nix::unistd::{chdir, chroot, fchdir, pivot_root};
 use oci_spec::runtime::{Mount, Spec};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 pub struct Rootfs<'a> {
@@ -29,7 +30,10 @@ pub struct Rootfs<'a> {
 impl Rootfs<'_> {
     /// Everything before pivot_root: propagation, the rootfs as a mount point, config
     /// mounts, devices and /dev links.
-    pub fn prepare(&self) -> Result<()> {
+    /// Mounts the rootfs and the config's mounts and makes the devices. `cgroups_ready`
+    /// is called before the first `cgroup` mount: the container must be in its cgroups by
+    /// then (the caller calls it again, idempotently, when there is none).
+    pub fn prepare(&self, cgroups_ready: &mut dyn FnMut() -> Result<()>) -> Result<()> {
         let linux = self.spec.linux().as_ref();
         let propagation = linux
             .and_then(|l| l.rootfs_propagation().as_deref())
@@ -68,6 +72,9 @@ impl Rootfs<'_> {
         .with_context(|| format!("bind-mounting rootfs {}", self.rootfs.display()))?;
         let mounts = self.spec.mounts().as_deref().unwrap_or_default();
         for config_mount in mounts {
+            if config_mount.typ().as_deref() == Some("cgroup") {
+                cgroups_ready()?;
+            }
             self.mount_one(config_mount)
                 .with_context(|| format!("mounting {}", config_mount.destination().display()))?;
         }
@@ -317,10 +324,6 @@ pub struct NullDevice {
     clones: Vec<OwnedFd>,
 }
 
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 0x4;
-const MOVE_MOUNT_T_EMPTY_PATH: libc::c_uint = 0x40;
-
 impl NullDevice {
     /// Clones the host's /dev/null (checked to be the null device 1:3) once per masked
     /// path of `spec`.
@@ -330,26 +333,14 @@ impl NullDevice {
             .as_ref()
             .and_then(|l| l.masked_paths().as_ref())
             .map_or(0, Vec::len);
-        let path = std::ffi::CString::new("/dev/null").expect("no NUL");
         let mut clones = Vec::with_capacity(count);
         for _ in 0..count {
-            // SAFETY: open_tree reads a NUL-terminated path and returns a new descriptor.
-            let raw = unsafe {
-                libc::syscall(
-                    libc::SYS_open_tree,
-                    libc::AT_FDCWD,
-                    path.as_ptr(),
-                    OPEN_TREE_CLONE
-                        | libc::O_CLOEXEC as libc::c_uint
-                        | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
-                )
-            };
-            if raw < 0 {
-                return Err(std::io::Error::last_os_error())
-                    .context("cloning the host's /dev/null for maskedPaths");
-            }
-            // SAFETY: open_tree just returned this descriptor to us alone.
-            let clone = unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw as i32) };
+            let clone = mount_api::clone_tree(
+                None,
+                c"/dev/null",
+                libc::AT_SYMLINK_NOFOLLOW as libc::c_uint,
+            )
+            .context("cloning the host's /dev/null for maskedPaths")?;
             if !is_null_device(&clone) {
                 crate::bail!("maskedPaths: the host's /dev/null is not the null device (1:3)");
             }
@@ -363,22 +354,7 @@ impl NullDevice {
         let Some(clone) = self.clones.pop() else {
             crate::bail!("no clone of /dev/null left");
         };
-        let empty = c"";
-        // SAFETY: move_mount reads two NUL-terminated (empty) paths; both descriptors
-        // are ours and open.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_move_mount,
-                clone.as_raw_fd(),
-                empty.as_ptr(),
-                target.as_raw_fd(),
-                empty.as_ptr(),
-                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH,
-            )
-        };
-        if rc != 0 {
-            return Err(std::io::Error::last_os_error()).context("attaching /dev/null");
-        }
+        mount_api::attach(&clone, target.as_fd()).context("attaching /dev/null")?;
         Ok(())
     }
 }

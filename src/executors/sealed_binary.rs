@@ -16,10 +16,11 @@
 //! F_SEAL_GROW, F_SEAL_SEAL) at the price of copying the binary. A binary already on a
 //! read-only mount needs neither. docs/security.md compares the options and their cost.
 
+use super::mount_api;
 use crate::error::{Context, Error, Result};
 use std::ffi::{CString, OsString};
 use std::fs::File;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 
 /// Set in the environment of the re-executed runtime, so that a copy that somehow does
@@ -44,56 +45,11 @@ fn is_protected(file: &File) -> bool {
             .is_ok_and(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
 }
 
-const OPEN_TREE_CLONE: libc::c_uint = 1;
-const MOUNT_ATTR_RDONLY: u64 = 0x1;
-
-/// struct mount_attr (linux/mount.h).
-#[repr(C)]
-struct MountAttr {
-    attr_set: u64,
-    attr_clr: u64,
-    propagation: u64,
-    userns_fd: u64,
-}
-
 /// A detached read-only bind mount of our executable; the descriptor names the file.
 fn read_only_view() -> Result<OwnedFd> {
-    let path = CString::new("/proc/self/exe").expect("no NUL");
-    // SAFETY: open_tree reads a NUL-terminated path and returns a new descriptor.
-    let raw = unsafe {
-        libc::syscall(
-            libc::SYS_open_tree,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
-        )
-    };
-    if raw < 0 {
-        return Err(std::io::Error::last_os_error()).context("open_tree");
-    }
-    // SAFETY: open_tree just returned this descriptor to us alone.
-    let view = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    let empty = c"";
-    // SAFETY: mount_setattr reads an empty path and one mount_attr of the size passed.
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            view.as_raw_fd(),
-            empty.as_ptr(),
-            libc::AT_EMPTY_PATH,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("mount_setattr read-only");
-    }
+    let view = mount_api::clone_tree(None, c"/proc/self/exe", 0).context("open_tree")?;
+    mount_api::set_attributes(view.as_fd(), mount_api::MOUNT_ATTR_RDONLY, false)
+        .context("mount_setattr read-only")?;
     Ok(view)
 }
 

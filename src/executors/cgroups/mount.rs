@@ -6,8 +6,10 @@
 
 use super::placement::Placement;
 use crate::error::{Context, Result};
+use crate::executors::mount_api;
 use crate::executors::mount_options::MountOptions;
 use nix::mount::{mount, MsFlags};
+use std::os::fd::AsFd;
 use std::path::Path;
 
 pub fn mount_cgroups(
@@ -24,7 +26,6 @@ pub fn mount_cgroups(
             &placement.dirs[0],
             destination,
             "cgroup2",
-            None,
             flags,
             new_namespace,
         );
@@ -37,23 +38,48 @@ pub fn mount_cgroups(
         Some("mode=755"),
     )
     .with_context(|| format!("mounting tmpfs on {}", destination.display()))?;
+    let mut targets = Vec::new();
     for (hierarchy, host_dir) in placement.hierarchies.all.iter().zip(&placement.dirs) {
         let target = destination.join(hierarchy.name());
         std::fs::create_dir_all(&target)
             .with_context(|| format!("creating {}", target.display()))?;
-        let (fs_type, data) = if hierarchy.unified {
-            ("cgroup2", None)
+        if new_namespace {
+            let (fs_type, data) = if hierarchy.unified {
+                ("cgroup2", None)
+            } else {
+                ("cgroup", Some(hierarchy.controllers.join(",")))
+            };
+            mount(
+                Some(fs_type),
+                &target,
+                Some(fs_type),
+                flags,
+                data.as_deref(),
+            )
+            .with_context(|| format!("mounting {fs_type} on {}", target.display()))?;
         } else {
-            ("cgroup", Some(hierarchy.controllers.join(",")))
-        };
-        mount_one(
-            host_dir,
-            &target,
-            fs_type,
-            data.as_deref(),
-            flags,
-            new_namespace,
-        )?;
+            bind(host_dir, &target)?;
+            targets.push(target);
+        }
+    }
+    // A bind mount takes its flags only from a remount: one call for the whole tree
+    // (tmpfs and every bind) instead of one remount per hierarchy, where the kernel can.
+    if !targets.is_empty() {
+        let tree = std::fs::File::open(destination)
+            .with_context(|| format!("opening {}", destination.display()))?;
+        let attributes = mount_api::attributes_of(flags);
+        match mount_api::set_attributes(tree.as_fd(), attributes, true) {
+            Ok(()) => return Ok(()),
+            Err(error) => {
+                tracing::debug!(
+                    "mount_setattr on {}: {error}; remounting each",
+                    destination.display()
+                );
+                for target in &targets {
+                    remount_bind(target, flags)?;
+                }
+            }
+        }
     }
     if flags.contains(MsFlags::MS_RDONLY) {
         mount(
@@ -72,29 +98,36 @@ fn mount_one(
     host_dir: &Path,
     target: &Path,
     fs_type: &str,
-    data: Option<&str>,
     flags: MsFlags,
     new_namespace: bool,
 ) -> Result<()> {
     if new_namespace {
-        mount(Some(fs_type), target, Some(fs_type), flags, data)
+        mount(Some(fs_type), target, Some(fs_type), flags, None::<&str>)
             .with_context(|| format!("mounting {fs_type} on {}", target.display()))
     } else {
-        mount(
-            Some(host_dir),
-            target,
-            None::<&str>,
-            MsFlags::MS_BIND | MsFlags::MS_REC,
-            None::<&str>,
-        )
-        .with_context(|| format!("binding {} on {}", host_dir.display(), target.display()))?;
-        mount(
-            None::<&str>,
-            target,
-            None::<&str>,
-            flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
-            None::<&str>,
-        )
-        .with_context(|| format!("remounting {}", target.display()))
+        bind(host_dir, target)?;
+        remount_bind(target, flags)
     }
+}
+
+fn bind(host_dir: &Path, target: &Path) -> Result<()> {
+    mount(
+        Some(host_dir),
+        target,
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| format!("binding {} on {}", host_dir.display(), target.display()))
+}
+
+fn remount_bind(target: &Path, flags: MsFlags) -> Result<()> {
+    mount(
+        None::<&str>,
+        target,
+        None::<&str>,
+        flags | MsFlags::MS_BIND | MsFlags::MS_REMOUNT,
+        None::<&str>,
+    )
+    .with_context(|| format!("remounting {}", target.display()))
 }

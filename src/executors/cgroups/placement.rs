@@ -85,9 +85,18 @@ impl Placement {
         &self,
         before_mkdir: impl FnOnce(&[PathBuf]) -> Result<()>,
     ) -> Result<Vec<PathBuf>> {
+        self.create_in(|_| true, before_mkdir)
+    }
+
+    /// `create` in the hierarchies `wanted` selects.
+    pub fn create_in(
+        &self,
+        wanted: impl Fn(&Hierarchy) -> bool,
+        before_mkdir: impl FnOnce(&[PathBuf]) -> Result<()>,
+    ) -> Result<Vec<PathBuf>> {
         // Every directory to make is journaled (in one write) before the first exists.
         let mut missing = Vec::new();
-        for (hierarchy, target) in self.each() {
+        for (hierarchy, target) in self.each().filter(|(h, _)| wanted(h)) {
             let mut dir = hierarchy.mount_point.clone();
             for component in target
                 .strip_prefix(&hierarchy.mount_point)
@@ -102,7 +111,7 @@ impl Placement {
         }
         before_mkdir(&missing)?;
         let mut created = Vec::new();
-        for (hierarchy, target) in self.each() {
+        for (hierarchy, target) in self.each().filter(|(h, _)| wanted(h)) {
             let mut dir = hierarchy.mount_point.clone();
             for component in target
                 .strip_prefix(&hierarchy.mount_point)
