@@ -4,6 +4,7 @@
 //! driver is not wired into create/delete yet, so asking for it fails with a message that
 //! says whether this host could use it at all. See docs/cgroups.md.
 
+pub mod connection;
 pub mod wire;
 
 use crate::error::Error;
