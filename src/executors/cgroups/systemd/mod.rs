@@ -5,6 +5,7 @@
 //! says whether this host could use it at all. See docs/cgroups.md.
 
 pub mod connection;
+pub mod manager;
 pub mod properties;
 pub mod unit_name;
 pub mod wire;
