@@ -213,7 +213,7 @@ impl Connection {
     ) -> Result<std::result::Result<Message, RemoteError>> {
         let describe = request.describe();
         let deadline = Instant::now() + self.timeout;
-        let serial = self.send(&mut request, deadline)?;
+        let serial = self.send_before(&mut request, deadline)?;
         loop {
             let Some(message) = self.read_message(deadline)? else {
                 bail!(
@@ -267,7 +267,23 @@ impl Connection {
         self.signals.push_back(signal);
     }
 
-    fn send(&mut self, message: &mut Message, deadline: Instant) -> Result<u32> {
+    /// Sends a message that gets no awaited reply (a signal, a reply of our own) and
+    /// returns the serial it was given.
+    pub fn send(&mut self, mut message: Message) -> Result<u32> {
+        let deadline = Instant::now() + self.timeout;
+        self.send_before(&mut message, deadline)
+    }
+
+    /// The next message of any kind (a signal kept aside by an earlier call first), or
+    /// `None` if none came within `timeout`.
+    pub fn receive(&mut self, timeout: Duration) -> Result<Option<Message>> {
+        if let Some(signal) = self.signals.pop_front() {
+            return Ok(Some(signal));
+        }
+        self.read_message(Instant::now() + timeout)
+    }
+
+    fn send_before(&mut self, message: &mut Message, deadline: Instant) -> Result<u32> {
         self.last_serial = self.last_serial.wrapping_add(1).max(1);
         message.serial = self.last_serial;
         let bytes = message.encode()?;

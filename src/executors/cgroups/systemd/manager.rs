@@ -172,20 +172,20 @@ impl Manager {
             .ok()
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| DEFAULT_SYSTEM_BUS.to_string());
-        let on_bus = Connection::connect(&address, DEFAULT_CALL_TIMEOUT).and_then(|mut c| {
-            c.hello()?;
-            Ok(c)
-        });
-        match on_bus {
-            Ok(connection) => Ok(Manager::new(connection, true)),
-            Err(error) => {
-                failures.push(error.to_string());
-                Err(Error::new(format!(
-                    "cannot reach systemd over D-Bus: {}",
-                    failures.join("; ")
-                )))
-            }
-        }
+        Manager::connect_bus(&address).map_err(|error| {
+            failures.push(error.to_string());
+            Error::new(format!(
+                "cannot reach systemd over D-Bus: {}",
+                failures.join("; ")
+            ))
+        })
+    }
+
+    /// Talks to systemd through the bus daemon at `address`.
+    pub fn connect_bus(address: &str) -> Result<Manager> {
+        let mut connection = Connection::connect(address, DEFAULT_CALL_TIMEOUT)?;
+        connection.hello()?;
+        Ok(Manager::new(connection, true))
     }
 
     /// A manager on an authenticated connection; `on_bus`: through a bus daemon (whose

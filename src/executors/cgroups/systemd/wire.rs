@@ -578,6 +578,41 @@ impl Message {
         }
     }
 
+    pub fn signal(path: &str, interface: &str, member: &str) -> Self {
+        Message {
+            message_type: MessageType::Signal,
+            destination: None,
+            ..Message::method_call("", path, interface, member)
+        }
+    }
+
+    /// The METHOD_RETURN to `call`, addressed to its sender.
+    pub fn method_return(call: &Message) -> Self {
+        Message {
+            message_type: MessageType::MethodReturn,
+            flags: 0,
+            serial: 0,
+            path: None,
+            interface: None,
+            member: None,
+            error_name: None,
+            reply_serial: Some(call.serial),
+            destination: call.sender.clone(),
+            sender: None,
+            body: Vec::new(),
+        }
+    }
+
+    /// The ERROR reply `name` to `call`, with a human-readable `text`.
+    pub fn error_reply(call: &Message, name: &str, text: &str) -> Self {
+        Message {
+            message_type: MessageType::Error,
+            error_name: Some(name.to_string()),
+            body: vec![Value::Str(text.to_string())],
+            ..Message::method_return(call)
+        }
+    }
+
     pub fn with_body(mut self, body: Vec<Value>) -> Self {
         self.body = body;
         self
@@ -1169,5 +1204,22 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("128 MiB"));
+    }
+
+    #[test]
+    fn replies_and_signals_are_addressed_as_the_spec_requires() {
+        let mut call = Message::method_call("d", "/p", "i.f", "M");
+        call.serial = 5;
+        call.sender = Some(":1.7".into());
+        let mut error = Message::error_reply(&call, "org.example.Error.No", "because");
+        assert_eq!(error.reply_serial, Some(5));
+        assert_eq!(error.destination.as_deref(), Some(":1.7"));
+        assert_eq!(error.body, [Value::Str("because".into())]);
+        error.serial = 1;
+        assert_eq!(Message::decode(&error.encode().unwrap()).unwrap(), error);
+        let mut signal = Message::signal("/p", "i.f", "Changed");
+        assert_eq!(signal.destination, None);
+        signal.serial = 2;
+        assert_eq!(Message::decode(&signal.encode().unwrap()).unwrap(), signal);
     }
 }
