@@ -529,9 +529,6 @@ pub enum MessageType {
     Signal = 4,
 }
 
-/// Header flag: the sender does not want a reply.
-pub const FLAG_NO_REPLY_EXPECTED: u8 = 0x1;
-
 /// Header field codes.
 const FIELD_PATH: u8 = 1;
 const FIELD_INTERFACE: u8 = 2;
