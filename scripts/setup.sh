@@ -20,7 +20,7 @@ OCIRUN_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian packages ocirun's build, tests and benchmarks need.
 OCIRUN_APT_PACKAGES=(
     build-essential pkg-config libseccomp-dev busybox-static runc hyperfine jq
-    iproute2 uidmap bats strace procps util-linux git curl ca-certificates
+    iproute2 uidmap bats strace procps util-linux git curl ca-certificates dbus-daemon
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

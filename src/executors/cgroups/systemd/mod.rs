@@ -1,6 +1,14 @@
 //! The systemd cgroup driver (`--systemd-cgroup`): a transient scope per container, made
-//! over D-Bus. Not built yet; until it is, asking for it fails with a message that says
-//! whether this host could use it at all.
+//! over D-Bus. The D-Bus client (`wire`, `connection`), systemd's Manager API (`manager`),
+//! `cgroupsPath` parsing (`unit_name`) and the unit properties (`properties`) exist; the
+//! driver is not wired into create/delete yet, so asking for it fails with a message that
+//! says whether this host could use it at all. See docs/cgroups.md.
+
+pub mod connection;
+pub mod manager;
+pub mod properties;
+pub mod unit_name;
+pub mod wire;
 
 use crate::error::Error;
 use std::path::Path;
