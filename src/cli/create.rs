@@ -38,10 +38,11 @@ pub struct CreateFlags {
 }
 
 impl CreateFlags {
-    pub fn options(&self) -> CreateOptions {
+    pub fn options(&self, systemd_cgroup: bool) -> CreateOptions {
         let absolute = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
         CreateOptions {
             bundle: self.bundle.clone(),
+            systemd_cgroup,
             pid_file: self.pid_file.as_ref().map(absolute),
             console_socket: self.console_socket.clone(),
             no_pivot: self.no_pivot,
@@ -52,8 +53,8 @@ impl CreateFlags {
 }
 
 impl Create {
-    pub fn run(&self, root: &StateRoot) -> Result<i32> {
-        container::create(root, &self.id, &self.options.options())?;
+    pub fn run(&self, root: &StateRoot, systemd_cgroup: bool) -> Result<i32> {
+        container::create(root, &self.id, &self.options.options(systemd_cgroup))?;
         Ok(0)
     }
 }

@@ -42,7 +42,8 @@ pub struct Cli {
     /// Enable debug logging.
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd for cgroups (accepted; the systemd driver comes with the cgroups work).
+    /// Use systemd for cgroups: the container's cgroup is a transient scope, and
+    /// linux.cgroupsPath reads "slice:prefix:name".
     #[arg(long = "systemd-cgroup")]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto (accepted for compatibility).
@@ -161,14 +162,11 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         crate::executors::sealed_binary::ensure_running_sealed()?;
     }
     let root = || StateRoot::open(&cli.root).map_err(Error::new);
-    if cli.systemd_cgroup && matches!(command, Command::Create(_) | Command::Run(_)) {
-        return Err(crate::executors::cgroups::systemd::driver_unavailable());
-    }
     match command {
         Command::Spec(args) => args.run(),
-        Command::Create(args) => args.run(&root()?),
+        Command::Create(args) => args.run(&root()?, cli.systemd_cgroup),
         Command::Start(args) => args.run(&root()?),
-        Command::Run(args) => args.run(&root()?),
+        Command::Run(args) => args.run(&root()?, cli.systemd_cgroup),
         Command::State(args) => args.run(&root()?),
         Command::List(args) => args.run(&root()?),
         Command::Kill(args) => args.run(&root()?),

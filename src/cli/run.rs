@@ -21,11 +21,11 @@ pub struct Run {
 }
 
 impl Run {
-    pub fn run(&self, root: &StateRoot) -> Result<i32> {
+    pub fn run(&self, root: &StateRoot, systemd_cgroup: bool) -> Result<i32> {
         container::run(
             root,
             &self.id,
-            &self.options.options(),
+            &self.options.options(systemd_cgroup),
             self.detach,
             self.keep,
         )

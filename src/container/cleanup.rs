@@ -4,7 +4,7 @@
 use super::facts::RuntimeFacts;
 use super::state::{store_error, ContainerState};
 use crate::error::Result;
-use crate::executors::cgroups::{placement, Freezer};
+use crate::executors::cgroups::{placement, systemd, Freezer};
 use crate::executors::hooks::{self, Phase};
 use crate::fault;
 use crate::util::proc;
@@ -53,6 +53,7 @@ fn kill_if_frozen(facts: &RuntimeFacts) {
 }
 
 pub fn undo_all(view: &ContainerView) -> Result<()> {
+    let facts = RuntimeFacts::from_metadata(view.metadata.as_ref());
     for step in cleanup_plan(view) {
         match step {
             Undo::KillProcess { pid, start_time } => kill_and_wait(pid, start_time),
@@ -62,6 +63,18 @@ pub fn undo_all(view: &ContainerView) -> Result<()> {
             Undo::RemoveCgroup { path } => placement::remove(&path)?,
             Undo::RemoveFile { path } => {
                 let _ = std::fs::remove_file(&path);
+            }
+            Undo::StopSystemdUnit { name } => {
+                // Stopping a scope that still has processes would wait for them (a
+                // SIGTERM, then up to its stop timeout): they go first.
+                if let Some(placement) = &facts.cgroups {
+                    for pid in placement.pids() {
+                        let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
+                }
+                if systemd::systemd_is_running() {
+                    systemd::driver::stop_scope(&name)?;
+                }
             }
         }
     }

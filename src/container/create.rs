@@ -13,7 +13,7 @@ use crate::bail;
 use crate::config::Bundle;
 use crate::error::{Context, Error, Result};
 use crate::executors::cgroups::resources::{self, Stage};
-use crate::executors::cgroups::{Hierarchies, Hierarchy, Placement};
+use crate::executors::cgroups::{systemd, Hierarchies, Hierarchy, Placement};
 use crate::executors::hooks::{self, Phase};
 use crate::executors::init::{self, InitPlan};
 use crate::executors::lsm;
@@ -42,6 +42,8 @@ pub const SECCOMP_CACHE: &str = ".seccomp";
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub bundle: PathBuf,
+    /// `--systemd-cgroup`: the container's cgroup is a transient systemd scope.
+    pub systemd_cgroup: bool,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
@@ -107,11 +109,12 @@ pub fn create_serving_terminal(
     };
     let namespaces = NamespacePlan::from_spec(&bundle.spec);
     let linux = bundle.spec.linux().as_ref();
-    let placement = Placement::new(
-        linux.and_then(|l| l.cgroups_path().as_deref()),
-        id,
-        Hierarchies::detect(),
-    );
+    let cgroups_path = linux.and_then(|l| l.cgroups_path().as_deref());
+    let placement = if options.systemd_cgroup {
+        systemd::driver::placement(cgroups_path, id, Hierarchies::detect())?
+    } else {
+        Placement::new(cgroups_path, id, Hierarchies::detect())
+    };
     let hooks = bundle.spec.hooks().as_ref();
     let facts = RuntimeFacts {
         runtime_executable: proc::executable_identity("self"),
@@ -187,8 +190,11 @@ impl Creation<'_> {
     fn build(&mut self, handle: &mut ContainerHandle) -> Result<Pid> {
         fault::point("create:after-intent");
         // Only the cgroup2 directory before the clone: the init is born in it
-        // (CLONE_INTO_CGROUP). The rest is made while the init builds its rootfs.
-        self.make_cgroups(handle, |h| h.unified)?;
+        // (CLONE_INTO_CGROUP). The rest is made while the init builds its rootfs. (A
+        // systemd scope's directory is made by systemd, once it has the init's pid.)
+        if self.placement.systemd.is_none() {
+            self.make_cgroups(handle, |h| h.unified)?;
+        }
         fault::point("create:after-unified-cgroup");
         let gate = start_gate::listen_in(handle.dir())?;
         let console = self.console.take();
@@ -212,16 +218,25 @@ impl Creation<'_> {
             })
             .map_err(store_error)?;
         fault::point("create:after-init-recorded");
+        if let Some(scope) = &self.placement.systemd {
+            handle
+                .record(Record::Acquired {
+                    resource: Resource::SystemdUnit {
+                        name: scope.unit.clone(),
+                    },
+                })
+                .map_err(store_error)?;
+            systemd::driver::start_scope(
+                self.placement,
+                handle.id(),
+                pid.as_raw(),
+                self.resources(),
+            )?;
+        }
         self.make_cgroups(handle, |_| true)?;
         // Before the init joins them (it waits for our Begin), so every limit holds
         // before any program of the container runs.
-        if let Some(resources) = self
-            .bundle
-            .spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.resources().as_ref())
-        {
+        if let Some(resources) = self.resources() {
             let devices = self
                 .bundle
                 .spec
@@ -247,6 +262,14 @@ impl Creation<'_> {
         fault::point("create:after-commit");
         parent_end.send(&Message::Proceed)?;
         Ok(pid)
+    }
+
+    fn resources(&self) -> Option<&oci_spec::runtime::LinuxResources> {
+        self.bundle
+            .spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.resources().as_ref())
     }
 
     /// Makes the container's missing cgroup directories in the hierarchies `wanted`
@@ -349,9 +372,11 @@ impl Creation<'_> {
         let mut state = ContainerState::from_view(handle.id(), handle.view(), Status::Creating);
         state.pid = pid.as_raw();
         let begin = Message::Begin(String::from_utf8_lossy(&state.for_hooks()).into_owned());
+        // systemd moved the init into its scope already.
+        let join_unified = !self.born_in_unified && self.placement.systemd.is_none();
         let join = || {
             self.placement
-                .join(pid.as_raw(), !self.init_joins_v1(), !self.born_in_unified)
+                .join(pid.as_raw(), !self.init_joins_v1(), join_unified)
         };
         if self.namespaces.new_cgroup {
             join()?;

@@ -8,6 +8,7 @@ use super::observe::current_status;
 use super::state::store_error;
 use crate::error::Result;
 use crate::executors::cgroups::resources::{self, Stage};
+use crate::executors::cgroups::systemd;
 use oci_spec::runtime::LinuxResources;
 use ocirun_state_machine::{Operation, StateRoot};
 
@@ -19,7 +20,8 @@ pub fn update(root: &StateRoot, id: &str, new: &LinuxResources) -> Result<()> {
     let transition = handle
         .begin(Operation::Update, status)
         .map_err(store_error)?;
-    let outcome = resources::apply(&placement, new, Stage::Update);
+    let outcome = resources::apply(&placement, new, Stage::Update)
+        .and_then(|()| systemd::driver::update_scope(&placement, new));
     conclude(
         &mut handle,
         transition,

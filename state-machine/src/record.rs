@@ -41,6 +41,9 @@ pub enum Resource {
     Mount { path: PathBuf },
     /// A file outside the state directory the runtime wrote (a pid file, a socket).
     File { path: PathBuf },
+    /// A transient systemd unit the runtime asked for (`--systemd-cgroup`). Journaled
+    /// before the request.
+    SystemdUnit { name: String },
 }
 
 /// One journal line.

@@ -123,10 +123,14 @@ pub enum Undo {
     RemoveFile {
         path: PathBuf,
     },
+    /// Stop a systemd unit (after its processes are gone); systemd removes its cgroup.
+    StopSystemdUnit {
+        name: String,
+    },
 }
 
-/// What `delete --force` must do, in order: processes first, then mounts, cgroups (the
-/// deepest first, reverse acquisition order) and files. Every step is idempotent, so a
+/// What `delete --force` must do, in order: processes first, then mounts, systemd units,
+/// cgroups (the deepest first, reverse acquisition order) and files. Every step is idempotent, so a
 /// delete interrupted halfway is simply run again. The state directory itself is removed
 /// last by [`crate::store::ContainerHandle::remove`].
 pub fn cleanup_plan(view: &ContainerView) -> Vec<Undo> {
@@ -146,6 +150,10 @@ pub fn cleanup_plan(view: &ContainerView) -> Vec<Undo> {
             Resource::Mount { path } => Some(Undo::Unmount { path: path.clone() }),
             _ => None,
         });
+    let units = view.resources.iter().filter_map(|resource| match resource {
+        Resource::SystemdUnit { name } => Some(Undo::StopSystemdUnit { name: name.clone() }),
+        _ => None,
+    });
     // Reverse acquisition order: child cgroups are created after, and removed before,
     // their parents.
     let cgroups = view
@@ -162,6 +170,7 @@ pub fn cleanup_plan(view: &ContainerView) -> Vec<Undo> {
     });
     processes
         .chain(mounts)
+        .chain(units)
         .chain(cgroups)
         .chain(files)
         .collect()
@@ -510,6 +519,9 @@ mod tests {
                 path: path("/m1/m2"),
             }),
             acquired(INIT),
+            acquired(Resource::SystemdUnit {
+                name: "ocirun-c.scope".into(),
+            }),
             acquired(Resource::File {
                 path: path("/run/pid2"),
             }),
@@ -525,6 +537,10 @@ mod tests {
                     path: path("/m1/m2")
                 },
                 Undo::Unmount { path: path("/m1") },
+                // Once its processes are dead; before the cgroups systemd does not own.
+                Undo::StopSystemdUnit {
+                    name: "ocirun-c.scope".into()
+                },
                 Undo::RemoveCgroup {
                     path: path("/sys/fs/cgroup/a/b")
                 },

@@ -60,6 +60,7 @@ mod tests {
                     unified: false,
                 }],
             },
+            systemd: None,
         }
     }
 

@@ -14,6 +14,16 @@ pub struct Placement {
     /// The container's directory in each hierarchy, in the order of `hierarchies.all`.
     pub dirs: Vec<PathBuf>,
     pub hierarchies: Hierarchies,
+    /// With `--systemd-cgroup`: the transient scope whose cgroup the container is in
+    /// (systemd makes and removes that directory, not us).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<SystemdScope>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemdScope {
+    pub unit: String,
+    pub slice: String,
 }
 
 impl Placement {
@@ -59,7 +69,34 @@ impl Placement {
                     .join(path.strip_prefix("/").unwrap_or(&path))
             })
             .collect();
-        Placement { dirs, hierarchies }
+        Placement {
+            dirs,
+            hierarchies,
+            systemd: None,
+        }
+    }
+
+    /// The placement of a systemd scope whose cgroup is `path` (from the cgroup2 root,
+    /// `/system.slice/ocirun-x.scope`): the same path in every hierarchy, as systemd
+    /// names it in the v1 hierarchies it manages too.
+    pub fn for_systemd(path: &str, unit: &str, slice: &str, hierarchies: Hierarchies) -> Placement {
+        let relative = lexically_clean(Path::new(path));
+        let relative = relative
+            .strip_prefix("/")
+            .unwrap_or(&relative)
+            .to_path_buf();
+        Placement {
+            dirs: hierarchies
+                .all
+                .iter()
+                .map(|h| h.mount_point.join(&relative))
+                .collect(),
+            hierarchies,
+            systemd: Some(SystemdScope {
+                unit: unit.to_string(),
+                slice: slice.to_string(),
+            }),
+        }
     }
 
     /// The container's directory in each hierarchy.
@@ -154,8 +191,12 @@ impl Placement {
             .map(|(_, dir)| dir.clone())
     }
 
-    /// The container's directory in the cgroup2 hierarchy, opened for CLONE_INTO_CGROUP.
+    /// The container's directory in the cgroup2 hierarchy, opened for CLONE_INTO_CGROUP;
+    /// never a systemd scope's, which exists only once systemd has the init's pid.
     pub fn open_unified(&self) -> Option<OwnedFd> {
+        if self.systemd.is_some() {
+            return None;
+        }
         let dir = std::fs::File::open(self.unified_dir()?).ok()?;
         Some(dir.into())
     }

@@ -40,6 +40,7 @@ pub struct World {
     pub mounts: BTreeSet<PathBuf>,
     pub cgroups: BTreeSet<PathBuf>,
     pub files: BTreeSet<PathBuf>,
+    pub units: BTreeSet<String>,
 }
 
 impl World {
@@ -66,6 +67,9 @@ impl World {
             Undo::RemoveFile { path } => {
                 self.files.remove(path);
             }
+            Undo::StopSystemdUnit { name } => {
+                self.units.remove(name);
+            }
         }
     }
 
@@ -78,6 +82,7 @@ impl World {
             Resource::CgroupDir { path } => self.cgroups.contains(path),
             Resource::Mount { path } => self.mounts.contains(path),
             Resource::File { path } => self.files.contains(path),
+            Resource::SystemdUnit { name } => self.units.contains(name),
         }
     }
 }
@@ -106,6 +111,7 @@ pub fn released_resource(undo: &Undo) -> Resource {
         Undo::Unmount { path } => Resource::Mount { path },
         Undo::RemoveCgroup { path } => Resource::CgroupDir { path },
         Undo::RemoveFile { path } => Resource::File { path },
+        Undo::StopSystemdUnit { name } => Resource::SystemdUnit { name },
     }
 }
 
@@ -288,6 +294,15 @@ impl Simulation {
             resource: init.clone(),
         }));
         acquired.push(init);
+        // As with --systemd-cgroup: the scope needs the init's pid.
+        let unit = Resource::SystemdUnit {
+            name: format!("sim-{pid}.scope"),
+        };
+        actions.push(Action::Journal(Record::Acquired {
+            resource: unit.clone(),
+        }));
+        actions.push(Action::Acquire(unit.clone()));
+        acquired.push(unit);
         let pid_file = Resource::File {
             path: "/run/sim.pid".into(),
         };
@@ -325,6 +340,7 @@ impl Simulation {
                     Resource::CgroupDir { path } => self.world.cgroups.insert(path),
                     Resource::Mount { path } => self.world.mounts.insert(path),
                     Resource::File { path } => self.world.files.insert(path),
+                    Resource::SystemdUnit { name } => self.world.units.insert(name),
                 };
             }
             Action::Undo(undo) => self.world.undo(&undo),

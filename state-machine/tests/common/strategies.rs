@@ -102,6 +102,7 @@ pub fn resource() -> impl Strategy<Value = Resource> {
         path().prop_map(|path| Resource::CgroupDir { path }),
         path().prop_map(|path| Resource::Mount { path }),
         path().prop_map(|path| Resource::File { path }),
+        "[a-z]{1,8}\\.scope".prop_map(|name| Resource::SystemdUnit { name }),
     ]
 }
 

@@ -1,10 +1,10 @@
 //! The systemd cgroup driver (`--systemd-cgroup`): a transient scope per container, made
-//! over D-Bus. The D-Bus client (`wire`, `connection`), systemd's Manager API (`manager`),
-//! `cgroupsPath` parsing (`unit_name`) and the unit properties (`properties`) exist; the
-//! driver is not wired into create/delete yet, so asking for it fails with a message that
-//! says whether this host could use it at all. See docs/cgroups.md.
+//! over D-Bus. `driver` is what the lifecycle calls; under it the D-Bus client (`wire`,
+//! `connection`), systemd's Manager API (`manager`), `cgroupsPath` parsing (`unit_name`)
+//! and the unit properties (`properties`). See docs/cgroups.md.
 
 pub mod connection;
+pub mod driver;
 pub mod manager;
 pub mod properties;
 pub mod unit_name;
@@ -18,11 +18,7 @@ pub fn systemd_is_running() -> bool {
     Path::new("/run/systemd/system").is_dir()
 }
 
-/// The error for `--systemd-cgroup` on create and run.
+/// The error for `--systemd-cgroup` on a host without systemd.
 pub fn driver_unavailable() -> Error {
-    if systemd_is_running() {
-        Error::new("--systemd-cgroup: the systemd cgroup driver is not implemented yet; run without it to use cgroupfs")
-    } else {
-        Error::new("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), so there is no systemd to manage cgroups; run without --systemd-cgroup")
-    }
+    Error::new("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system), so there is no systemd to manage cgroups; run without --systemd-cgroup")
 }
