@@ -416,7 +416,42 @@ pub fn finish(spec: &Spec, null_device: &mut NullDevice) -> Result<()> {
     Ok(())
 }
 
+/// Makes `path` (and everything mounted below it) read-only: a detached recursive clone of
+/// it, made read-only, attached onto it, all by descriptor, so a symlink swapped in
+/// cannot redirect the mount; checked by descriptor after it. Kernels before 5.12 (no
+/// mount_setattr) get the bind and remount by path.
 fn make_read_only(path: &Path) -> Result<()> {
+    let target = match open_path(path) {
+        Err(nix::errno::Errno::ENOENT) => return Ok(()),
+        other => other.context("opening")?,
+    };
+    if fstat(&target).context("stat")?.st_mode & libc::S_IFMT == libc::S_IFLNK {
+        crate::bail!("is a symbolic link; refusing to mount through it");
+    }
+    let clone = mount_api::clone_tree(
+        Some(target.as_fd()),
+        c"",
+        (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+    )
+    .context("cloning")?;
+    match mount_api::set_attributes(clone.as_fd(), mount_api::MOUNT_ATTR_RDONLY, true) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => return make_read_only_by_path(path),
+        Err(e) => return Err(e).context("making the clone read-only"),
+    }
+    mount_api::attach(&clone, target.as_fd()).context("attaching")?;
+    let result = open_path(path).context("reopening")?;
+    if !fstatvfs(&result)
+        .context("statvfs")?
+        .flags()
+        .contains(FsFlags::ST_RDONLY)
+    {
+        crate::bail!("after the mount it is not read-only");
+    }
+    Ok(())
+}
+
+fn make_read_only_by_path(path: &Path) -> Result<()> {
     match mount(
         Some(path),
         path,
