@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The systemd lane: boots a qemu guest (software emulation, no KVM needed) whose PID 1 is
+# real systemd on a pure cgroup v2 hierarchy, and runs tests/systemd-lane/guest-test.sh
+# there as a systemd service against the host-built ocirun: first the preconditions (the
+# guest's systemd makes scopes over D-Bus), then ocirun's `--systemd-cgroup` driver. See
+# docs/cgroups.md ("The systemd lane"). Not in scripts/test.sh yet: run it by hand.
+#
+#   bash tests/systemd-lane/run.sh                # as root; both groups of checks
+#   bash tests/systemd-lane/run.sh preconditions  # only the lane's own preconditions
+#
+# The guest boots the Debian bookworm kernel of the v2 lane (same cache, same download:
+# tests/v2-lane/lib.sh) and, as its root filesystem, the host's own / shared read-only
+# over 9p under a tmpfs overlay: systemd, dbus, libc, busybox and jq are the host's. The
+# initramfs (guest-init.sh) prepares the overlay and switch_roots into /lib/systemd/systemd
+# with systemd.unit=ocirun-systemd-lane.target, so only the lane's service and dbus start.
+#
+# Environment:
+#   OCIRUN_BIN=path                  the ocirun binary to test (default:
+#                                    ${CARGO_TARGET_DIR:-target}/debug/ocirun, built if missing)
+#   OCIRUN_SYSTEMD_LANE_GROUPS=g     as the argument: "preconditions", or "all" (the
+#                                    default: the preconditions, then the driver checks)
+#   OCIRUN_SYSTEMD_LANE_DIR=dir      this lane's work directory: initramfs, payload, out/
+#                                    (default: ${CARGO_TARGET_DIR:-target}/systemd-lane)
+#   OCIRUN_V2_LANE_CACHE=dir         where the kernel is cached (default:
+#                                    ${CARGO_TARGET_DIR:-target}/v2-lane; only its kernel/
+#                                    is used, and written only if missing)
+#   OCIRUN_V2_LANE_KERNEL=pkg        kernel package (default: what linux-image-amd64 depends on)
+#   OCIRUN_SYSTEMD_LANE_TIMEOUT=secs hard timeout of the guest (default 300)
+#
+# Exit status: 0 when every check of the chosen groups passed; 77 when the lane cannot run
+# on this machine (not amd64, qemu cannot start, no systemd or dbus-daemon on the host),
+# with the reason printed; 1 otherwise (a failed check, a guest that did not finish, a
+# kernel that cannot be downloaded).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LANE="$REPO/tests/systemd-lane"
+TARGET="${CARGO_TARGET_DIR:-$REPO/target}"
+KERNEL_CACHE="${OCIRUN_V2_LANE_CACHE:-$TARGET/v2-lane}"
+WORK="${OCIRUN_SYSTEMD_LANE_DIR:-$TARGET/systemd-lane}"
+TIMEOUT="${OCIRUN_SYSTEMD_LANE_TIMEOUT:-300}"
+START=$SECONDS
+
+LANE_NAME=systemd-lane
+# shellcheck source=tests/v2-lane/lib.sh
+source "$REPO/tests/v2-lane/lib.sh"
+
+groups_asked="${1:-${OCIRUN_SYSTEMD_LANE_GROUPS:-all}}"
+case "$groups_asked" in
+all) GROUPS_WANTED="preconditions driver" ;;
+preconditions) GROUPS_WANTED="preconditions" ;;
+*) die "unknown group '$groups_asked': preconditions or all" ;;
+esac
+
+lane_check_host
+# The guest boots the host's systemd and dbus (from the read-only 9p share of /).
+[[ -x /lib/systemd/systemd ]] || skip "the host has no /lib/systemd/systemd (Debian package systemd) for the guest to boot"
+[[ -x /usr/bin/dbus-daemon ]] || skip "the host has no /usr/bin/dbus-daemon (Debian package dbus-daemon) for the guest's system bus"
+case "$REPO" in *[[:space:]]*) die "the repository path has white space: $REPO" ;; esac
+
+# --- the kernel: the v2 lane's ---------------------------------------------------------
+lane_fetch_kernel "$KERNEL_CACHE"
+
+# --- the initramfs: busybox, /init, the modules for virtio, 9p, the port and overlay -----
+mkdir -p "$WORK"
+LANE_INITRD="$WORK/initramfs.cpio"
+lane_build_initramfs "$LANE/guest-init.sh" "$WORK/initramfs" "$LANE_INITRD" \
+    virtio_pci virtio_console 9pnet_virtio 9p overlay
+
+# --- the payload, a second read-only 9p share: ocirun, the checks, their settings -------
+# (The host root share has them too, but a stripped copy is quicker to read over 9p under
+# emulation, and OCIRUN_BIN may be anywhere.)
+OCIRUN_BIN="${OCIRUN_BIN:-$TARGET/debug/ocirun}"
+if [[ ! -x $OCIRUN_BIN ]]; then
+    log "building $OCIRUN_BIN"
+    (cd "$REPO" && cargo build --bin ocirun) || die "cargo build failed"
+fi
+PAYLOAD="$WORK/payload"
+rm -rf "$PAYLOAD"
+mkdir -p "$PAYLOAD"
+strip -o "$PAYLOAD/ocirun" "$OCIRUN_BIN"
+cp "$LANE/guest-test.sh" "$PAYLOAD/guest-test.sh"
+printf 'OCIRUN_LANE_GROUPS="%s"\n' "$GROUPS_WANTED" >"$PAYLOAD/lane.env"
+
+# --- boot ------------------------------------------------------------------------------
+# systemd.unit: the boot's only goal is the lane's target (its service and dbus), not
+# the host's default.target. show_status=0: no per-unit status lines on the console.
+APPEND="console=ttyS0 panic=-1 rdinit=/init quiet"
+APPEND+=" cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
+APPEND+=" systemd.unit=ocirun-systemd-lane.target systemd.show_status=0"
+OUT="$WORK/out"
+log "booting $KVER with systemd (TCG, 2 vCPUs, 1 GiB; timeout ${TIMEOUT}s); groups: $GROUPS_WANTED; prep took $((SECONDS - START))s"
+# security_model=passthrough with readonly=on: the guest sees the host's owners and
+# modes as they are and can change nothing. multidevs=remap: / spans several host
+# filesystems, whose inode numbers would otherwise collide in the guest.
+lane_boot "$OUT" "$TIMEOUT" "$APPEND" \
+    -fsdev "local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap" \
+    -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+    -fsdev "local,id=payload,path=$PAYLOAD,security_model=none,readonly=on" \
+    -device virtio-9p-pci,fsdev=payload,mount_tag=payload
+
+lane_guest_summary "$OUT"
+boot="$(sed -n 's/^guest: the checks start \([0-9.]*\) s after the kernel.*/\1/p' "$OUT/guest.log" | head -1)"
+log "guest: $LANE_SUMMARY (boot to the first check ${boot:-?}s, boot to power-off ${LANE_BOOT_SECONDS}s, whole lane $((SECONDS - START))s)"
+for group in $GROUPS_WANTED; do
+    line="$(grep -E "^$group: [0-9]+ passed, [0-9]+ failed$" "$OUT/guest.log" | tail -1 || true)"
+    log "  ${line:-$group: no summary}"
+done
+[[ $LANE_FAILED -eq 0 ]] || die "$LANE_FAILED guest check(s) failed; see above and $OUT/guest.log"
