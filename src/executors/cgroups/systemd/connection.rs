@@ -126,7 +126,16 @@ impl Connection {
             .map(|b| format!("{b:02x}"))
             .collect();
         // The protocol starts with one NUL byte (which could carry credentials on BSDs).
-        self.write_all(format!("\0AUTH EXTERNAL {uid}\r\n").as_bytes(), deadline)?;
+        // The whole exchange goes in one write, as sd-bus's own clients send it, and our
+        // first message only after the server's last answer: systemd 252 (sd-bus) leaves
+        // a message that arrives in the same read as BEGIN unprocessed until something
+        // else wakes it, so a call sent right behind BEGIN may wait forever on an idle
+        // systemd. NEGOTIATE_UNIX_FD is there for its answer, which comes once the server
+        // has read BEGIN (we never send descriptors, and none of our calls returns one).
+        self.write_all(
+            format!("\0AUTH EXTERNAL {uid}\r\nNEGOTIATE_UNIX_FD\r\nBEGIN\r\n").as_bytes(),
+            deadline,
+        )?;
         let answer = self.read_line(deadline)?;
         if !answer.starts_with("OK ") {
             bail!(
@@ -134,7 +143,13 @@ impl Connection {
                 nix::unistd::geteuid()
             );
         }
-        self.write_all(b"BEGIN\r\n", deadline)
+        // AGREE_UNIX_FD, or ERROR from a server without descriptor passing: either way
+        // the server is past BEGIN.
+        let negotiated = self.read_line(deadline)?;
+        if !(negotiated == "AGREE_UNIX_FD" || negotiated.starts_with("ERROR")) {
+            bail!("unexpected answer to NEGOTIATE_UNIX_FD: {negotiated:?}");
+        }
+        Ok(())
     }
 
     /// One line of the SASL exchange, read byte by byte: the server sends nothing after
@@ -498,12 +513,14 @@ pub(super) mod fake_peer {
             let mut line = Vec::new();
             reader.read_until(b'\n', &mut line).unwrap();
             assert!(line.starts_with(b"\0AUTH EXTERNAL "), "{line:?}");
+            for expected in [&b"NEGOTIATE_UNIX_FD\r\n"[..], b"BEGIN\r\n"] {
+                line.clear();
+                reader.read_until(b'\n', &mut line).unwrap();
+                assert_eq!(line, expected);
+            }
             writer
-                .write_all(b"OK 0123456789abcdef0123456789abcdef\r\n")
+                .write_all(b"OK 0123456789abcdef0123456789abcdef\r\nAGREE_UNIX_FD\r\n")
                 .unwrap();
-            line.clear();
-            reader.read_until(b'\n', &mut line).unwrap();
-            assert_eq!(line, b"BEGIN\r\n");
             let mut received = Vec::new();
             loop {
                 let mut fixed = [0u8; FIXED_HEADER_LEN];
@@ -666,6 +683,34 @@ mod tests {
         assert!(error.contains("REJECTED EXTERNAL"), "{error}");
     }
 
+    /// systemd 252 can leave a message that arrives with BEGIN unread: authentication
+    /// returns (and a first call can go out) only once the server answered the line after
+    /// AUTH, which it does after reading BEGIN.
+    #[test]
+    fn authentication_waits_for_the_answer_that_follows_begin() {
+        let (ours, theirs) = UnixStream::pair().unwrap();
+        let server = thread::spawn(move || {
+            let mut reader = io::BufReader::new(&theirs);
+            let mut lines = Vec::new();
+            for _ in 0..3 {
+                let mut line = Vec::new();
+                reader.read_until(b'\n', &mut line).unwrap();
+                lines.push(line);
+            }
+            (&theirs).write_all(b"OK 0123\r\n").unwrap();
+            // No answer to NEGOTIATE_UNIX_FD yet: the client must still be waiting.
+            thread::sleep(Duration::from_millis(600));
+            lines
+        });
+        let error = Connection::authenticate(ours, "test".into(), Duration::from_millis(300))
+            .err()
+            .expect("authenticated before the server's second answer");
+        assert!(error.to_string().contains("no answer"), "{error}");
+        let lines = server.join().unwrap();
+        assert_eq!(lines[1], b"NEGOTIATE_UNIX_FD\r\n");
+        assert_eq!(lines[2], b"BEGIN\r\n");
+    }
+
     #[test]
     fn a_call_skips_signals_and_unrelated_replies_and_keeps_the_signals() {
         let (mut connection, peer) = serve(Duration::from_secs(5), |call| {
@@ -788,10 +833,13 @@ mod tests {
         let server = thread::spawn(move || {
             let mut reader = io::BufReader::new(&theirs);
             let mut line = Vec::new();
-            reader.read_until(b'\n', &mut line).unwrap();
-            (&theirs).write_all(b"OK 0123\r\n").unwrap();
-            line.clear();
-            reader.read_until(b'\n', &mut line).unwrap();
+            for _ in 0..3 {
+                line.clear();
+                reader.read_until(b'\n', &mut line).unwrap();
+            }
+            (&theirs)
+                .write_all(b"OK 0123\r\nAGREE_UNIX_FD\r\n")
+                .unwrap();
             // Hangs up after BEGIN.
         });
         let mut connection =
