@@ -21,6 +21,8 @@ OCIRUN_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OCIRUN_APT_PACKAGES=(
     build-essential pkg-config libseccomp-dev busybox-static runc hyperfine jq
     iproute2 uidmap bats strace procps util-linux git curl ca-certificates dbus-daemon
+    # booted (never run on the host) by the systemd lane's guest, tests/systemd-lane
+    systemd dbus
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

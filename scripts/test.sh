@@ -5,9 +5,11 @@
 #   bash scripts/test.sh
 #
 # Installs the system prerequisites first if one of them is missing (the apt
-# part of scripts/setup.sh). Ends with the pure cgroup v2 lane (tests/v2-lane/run.sh,
-# a qemu guest; see docs/cgroups.md): OCIRUN_SKIP_V2_LANE=1 skips it, and it skips
-# itself, saying why, where qemu cannot run; any failure of it fails the run.
+# part of scripts/setup.sh). Ends with two qemu guests (see docs/cgroups.md): the pure
+# cgroup v2 lane (tests/v2-lane/run.sh; OCIRUN_SKIP_V2_LANE=1 skips it) and the systemd
+# lane (tests/systemd-lane/run.sh, systemd as PID 1 for --systemd-cgroup;
+# OCIRUN_SKIP_SYSTEMD_LANE=1 skips it). Each skips itself, saying why, where it cannot
+# run; any failure of either fails the run.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -71,20 +73,28 @@ step fmt cargo fmt --all -- --check
 step clippy cargo clippy --workspace --all-targets --all-features -- -D warnings
 step test cargo test --workspace --all-features
 
-STEP="v2 lane"
-if [[ ${OCIRUN_SKIP_V2_LANE:-0} == 1 ]]; then
-    printf '\n==> v2 lane: skipped (OCIRUN_SKIP_V2_LANE=1)\n'
-    DONE+=("v2 lane (skipped)")
-else
-    printf '\n==> v2 lane: bash tests/v2-lane/run.sh\n'
-    lane_rc=0
-    bash "$REPO/tests/v2-lane/run.sh" || lane_rc=$?
+# guest_lane NAME SCRIPT SKIP_VARIABLE: a qemu lane; exit status 77 is a skip with its
+# reason printed, any other failure fails the run.
+guest_lane() {
+    local name=$1 script=$2 skip_variable=$3
+    STEP=$name
+    if [[ ${!skip_variable:-0} == 1 ]]; then
+        printf '\n==> %s: skipped (%s=1)\n' "$name" "$skip_variable"
+        DONE+=("$name (skipped)")
+        return
+    fi
+    printf '\n==> %s: bash %s\n' "$name" "$script"
+    local lane_rc=0
+    bash "$REPO/$script" || lane_rc=$?
     if [[ $lane_rc -eq 77 ]]; then
-        printf 'v2 lane: skipped (the reason is above)\n'
-        DONE+=("v2 lane (skipped)")
+        printf '%s: skipped (the reason is above)\n' "$name"
+        DONE+=("$name (skipped)")
     elif [[ $lane_rc -ne 0 ]]; then
         exit "$lane_rc"
     else
-        DONE+=("v2 lane")
+        DONE+=("$name")
     fi
-fi
+}
+
+guest_lane "v2 lane" tests/v2-lane/run.sh OCIRUN_SKIP_V2_LANE
+guest_lane "systemd lane" tests/systemd-lane/run.sh OCIRUN_SKIP_SYSTEMD_LANE

@@ -3,7 +3,7 @@
 # real systemd on a pure cgroup v2 hierarchy, and runs tests/systemd-lane/guest-test.sh
 # there as a systemd service against the host-built ocirun: first the preconditions (the
 # guest's systemd makes scopes over D-Bus), then ocirun's `--systemd-cgroup` driver. See
-# docs/cgroups.md ("The systemd lane"). Not in scripts/test.sh yet: run it by hand.
+# docs/cgroups.md ("The systemd lane"). scripts/test.sh (so CI) runs it after the v2 lane.
 #
 #   bash tests/systemd-lane/run.sh                # as root; both groups of checks
 #   bash tests/systemd-lane/run.sh preconditions  # only the lane's own preconditions

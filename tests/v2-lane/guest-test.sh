@@ -203,6 +203,38 @@ if run_bg io "io weight"; then
     gone io
 fi
 
+# --- io.max: throttles on the scratch disk ---------------------------------------------
+# A 64 MiB virtio disk (/dev/vda, empty). Reading 2 MiB with O_DIRECT at 1 MiB/s takes
+# about 2 s; unthrottled, a small fraction of that.
+if [ -e /sys/block/vda/dev ]; then
+    IFS=: read -r vda_major vda_minor </sys/block/vda/dev
+    [ -e /dev/vda ] || mknod /dev/vda b "$vda_major" "$vda_minor"
+    device_only=".linux.devices = [{\"path\": \"/dev/vda\", \"type\": \"b\", \"major\": $vda_major, \"minor\": $vda_minor}]
+        | .linux.resources.devices += [{\"allow\": true, \"type\": \"b\", \"major\": $vda_major, \"minor\": $vda_minor, \"access\": \"r\"}]"
+    throttle="$device_only | .linux.resources.blockIO = {\"throttleReadBpsDevice\": [{\"major\": $vda_major, \"minor\": $vda_minor, \"rate\": 1048576}], \"throttleWriteIOPSDevice\": [{\"major\": $vda_major, \"minor\": $vda_minor, \"rate\": 100}]}"
+    # Times in hundredths of a second, from /proc/uptime.
+    read_2m='["sh", "-c", "s=$(cut -d\" \" -f1 /proc/uptime | tr -d .); dd if=/dev/vda of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null; e=$(cut -d\" \" -f1 /proc/uptime | tr -d .); echo took=$((e - s))"]'
+    bundle iofree "$read_2m" "$device_only"
+    run_fg iofree
+    free=$(sed -n 's/^took=//p' "$WORK/iofree/out")
+    bundle iomax "$read_2m" "$throttle"
+    run_fg iomax
+    took=$(sed -n 's/^took=//p' "$WORK/iomax/out")
+    if [ "$RC" = 0 ] && [ -n "$took" ] && [ -n "$free" ] && [ "$took" -ge 150 ] && [ "$free" -lt 100 ]; then
+        pass "io.max: 2 MiB read at 1 MiB/s took ${took}0 ms (${free}0 ms unthrottled)"
+    else
+        fail "io.max: a throttled read is slowed" "exit $RC, took '${took}'0 ms, unthrottled '${free}'0 ms: $(cat "$WORK/iomax/out" "$WORK/iomax/err" "$WORK/iofree/err")"
+    fi
+    bundle iomax-file '["sleep", "100"]' "$throttle"
+    if run_bg iomax-file "io.max"; then
+        check "io.max (throttleReadBpsDevice, throttleWriteIOPSDevice)" "$(cgfile iomax-file io.max)" \
+            "$vda_major:$vda_minor rbps=1048576 wbps=max riops=max wiops=100"
+        gone iomax-file
+    fi
+else
+    fail "io.max" "the guest has no /dev/vda (virtio_blk not loaded?)"
+fi
+
 # --- hugetlb, unified -------------------------------------------------------------------
 bundle huge '["sleep", "100"]' '.linux.resources.hugepageLimits = [{"pageSize": "2MB", "limit": 4194304}]'
 if run_bg huge "hugetlb.2MB.max"; then

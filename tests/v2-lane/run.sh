@@ -34,10 +34,14 @@ lane_check_host
 # --- the kernel: a Debian package, unpacked (never installed) ----------------------------
 lane_fetch_kernel "$CACHE"
 
-# --- the initramfs: busybox, /init, and the modules for virtio, 9p and the output port ---
+# --- the initramfs: busybox, /init, and the modules for virtio, 9p, the output port and
+# the scratch disk (/dev/vda, for io.max) ---------------------------------------------------
 LANE_INITRD="$CACHE/initramfs.cpio"
 lane_build_initramfs "$LANE/guest-init.sh" "$CACHE/initramfs" "$LANE_INITRD" \
-    virtio_pci virtio_console 9pnet_virtio 9p
+    virtio_pci virtio_console 9pnet_virtio 9p virtio_blk
+DISK="$CACHE/scratch-disk.img"
+rm -f "$DISK"
+truncate -s 64M "$DISK"
 
 # --- the payload, shared read-only over 9p: ocirun, jq, their libraries, the tests -------
 OCIRUN_BIN="${OCIRUN_BIN:-$TARGET/debug/ocirun}"
@@ -64,7 +68,9 @@ OUT="$CACHE/out"
 log "booting $KVER (TCG, 2 vCPUs, 1 GiB; timeout ${TIMEOUT}s); prep took $((SECONDS - START))s"
 lane_boot "$OUT" "$TIMEOUT" "console=ttyS0 panic=-1 cgroup_no_v1=all rdinit=/init quiet" \
     -fsdev "local,id=payload,path=$PAYLOAD,security_model=none,readonly=on" \
-    -device virtio-9p-pci,fsdev=payload,mount_tag=payload
+    -device virtio-9p-pci,fsdev=payload,mount_tag=payload \
+    -drive "file=$DISK,if=virtio,format=raw,cache=unsafe"
+rm -f "$DISK"
 
 lane_guest_summary "$OUT"
 log "guest: $LANE_SUMMARY (boot to power-off ${LANE_BOOT_SECONDS}s, whole lane $((SECONDS - START))s)"
