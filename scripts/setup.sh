@@ -21,8 +21,9 @@ OCIRUN_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 OCIRUN_APT_PACKAGES=(
     build-essential pkg-config libseccomp-dev busybox-static runc hyperfine jq
     iproute2 uidmap bats strace procps util-linux git curl ca-certificates dbus-daemon
-    # booted (never run on the host) by the systemd lane's guest, tests/systemd-lane
-    systemd dbus
+    # booted (never run on the host) by the systemd lane's guest, tests/systemd-lane;
+    # apparmor for its apparmor_parser, which loads the guest's test profile
+    systemd dbus apparmor
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

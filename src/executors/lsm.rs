@@ -13,6 +13,22 @@ pub fn apparmor_enabled() -> bool {
         .is_ok_and(|s| s.trim_start().starts_with('Y'))
 }
 
+/// Whether the kernel has `profile` loaded, from securityfs's list (`name (mode)` per
+/// line); None when the list cannot be read (securityfs not mounted): the exec will tell.
+fn apparmor_profile_loaded(profile: &str) -> Option<bool> {
+    if profile == "unconfined" {
+        return Some(true);
+    }
+    let loaded = std::fs::read_to_string("/sys/kernel/security/apparmor/profiles").ok()?;
+    Some(is_listed(&loaded, profile))
+}
+
+fn is_listed(profiles: &str, profile: &str) -> bool {
+    profiles
+        .lines()
+        .any(|line| line.strip_prefix(profile).is_some_and(|rest| rest.starts_with(" (")))
+}
+
 /// Whether SELinux is enabled on this host (its filesystem is mounted).
 pub fn selinux_enabled() -> bool {
     Path::new("/sys/fs/selinux/enforce").exists()
@@ -28,6 +44,9 @@ pub fn check_process(process: &Process, field: &str) -> Result<()> {
     if let Some(profile) = requested(process.apparmor_profile()) {
         if !apparmor_enabled() {
             bail!("{field}.apparmorProfile {profile:?}: AppArmor is not enabled on this host");
+        }
+        if apparmor_profile_loaded(profile) == Some(false) {
+            bail!("{field}.apparmorProfile {profile:?}: no such profile is loaded in the kernel");
         }
     }
     if let Some(label) = requested(process.selinux_label()) {
@@ -93,9 +112,19 @@ pub fn apparmor_exec_command(profile: &str) -> String {
 pub fn prepare_exec(process: &Process) -> Result<()> {
     if let Some(profile) = requested(process.apparmor_profile()) {
         let command = apparmor_exec_command(profile);
-        std::fs::write("/proc/self/attr/apparmor/exec", &command)
-            .or_else(|_| std::fs::write("/proc/self/attr/exec", &command))
-            .with_context(|| format!("process.apparmorProfile: applying {profile}"))?;
+        // The AppArmor-specific file since Linux 5.8; the shared one before.
+        let attribute = if Path::new("/proc/self/attr/apparmor/exec").exists() {
+            "/proc/self/attr/apparmor/exec"
+        } else {
+            "/proc/self/attr/exec"
+        };
+        std::fs::write(attribute, &command).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOENT) => crate::error::Error::new(format!(
+                "process.apparmorProfile {profile:?}: no such profile is loaded in the kernel"
+            )),
+            _ => crate::error::Error::from(e)
+                .wrap(format!("process.apparmorProfile {profile:?}: applying it")),
+        })?;
     }
     if let Some(label) = requested(process.selinux_label()) {
         std::fs::write("/proc/self/attr/exec", label)
@@ -107,6 +136,16 @@ pub fn prepare_exec(process: &Process) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_profile_is_loaded_when_securityfs_lists_it_by_its_whole_name() {
+        let list = "docker-default (enforce)\nocirun-lane (complain)\n/usr/bin/man (enforce)\n";
+        assert!(is_listed(list, "ocirun-lane"));
+        assert!(is_listed(list, "/usr/bin/man"));
+        assert!(!is_listed(list, "ocirun"));
+        assert!(!is_listed(list, "docker"));
+        assert!(!is_listed("", "docker-default"));
+    }
 
     #[test]
     fn mount_label_goes_into_the_data_of_filesystems_that_take_it() {

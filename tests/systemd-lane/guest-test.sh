@@ -406,6 +406,78 @@ kill + delete: no unit and no cgroup left"
     end_group
 fi
 
+# ----------------------------------------------------------------------------------------
+# AppArmor: Debian's kernel enables it by default (the host here has no LSM at all), and
+# the host's apparmor_parser (package apparmor) loads a profile of ours.
+if wanted apparmor; then
+    begin_group apparmor
+    if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then
+        fail "AppArmor is enabled in the guest" "/sys/module/apparmor/parameters/enabled: $(cat /sys/module/apparmor/parameters/enabled 2>&1)"
+    elif ! command -v apparmor_parser >/dev/null 2>&1; then
+        fail "apparmor_parser is there (Debian package apparmor)" "not found"
+    else
+        # Everything allowed but writing under /tmp.
+        cat >"$WORK/ocirun-lane.profile" <<'PROFILE'
+profile ocirun-lane flags=(attach_disconnected,mediate_deleted) {
+  file,
+  capability,
+  network,
+  unix,
+  signal,
+  ptrace,
+  mount,
+  umount,
+  pivot_root,
+  deny /tmp/** w,
+}
+PROFILE
+        if out=$(apparmor_parser --replace --skip-cache "$WORK/ocirun-lane.profile" 2>&1); then
+            pass "a profile is loaded (apparmor_parser --replace)"
+        else
+            fail "a profile is loaded (apparmor_parser --replace)" "$out"
+        fi
+        probe='["sh", "-c", "echo label=$(cat /proc/self/attr/current); touch /tmp/x 2>/dev/null && echo write=ok || echo write=denied"]'
+        tmpfs='.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev"]}]'
+        # Without a profile: unconfined, and /tmp (a tmpfs) is writable.
+        bundle aa0 "$probe" "$tmpfs"
+        timeout 30 "$OCIRUN" --root "$ROOT" run --bundle "$WORK/aa0" aa0 >"$WORK/aa0/out" 2>"$WORK/aa0/err" </dev/null
+        check "no profile: unconfined, /tmp writable" "$? $(tr '\n' ' ' <"$WORK/aa0/out")" "0 label=unconfined write=ok "
+        # With process.apparmorProfile: the program runs confined from its first instruction.
+        bundle aa1 "$probe" "$tmpfs | .process.apparmorProfile = \"ocirun-lane\""
+        timeout 30 "$OCIRUN" --root "$ROOT" run --bundle "$WORK/aa1" aa1 >"$WORK/aa1/out" 2>"$WORK/aa1/err" </dev/null
+        check "process.apparmorProfile: the program is confined by it, its deny rule holds" \
+            "$? $(tr '\n' ' ' <"$WORK/aa1/out")$(head -c 200 "$WORK/aa1/err")" "0 label=ocirun-lane (enforce) write=denied "
+        # exec --apparmor into an unconfined container.
+        bundle aa2 '["sleep", "100"]' "$tmpfs"
+        if timeout 30 "$OCIRUN" --root "$ROOT" run -d --bundle "$WORK/aa2" aa2 >/dev/null 2>"$WORK/aa2/err" </dev/null; then
+            got=$(timeout 30 "$OCIRUN" --root "$ROOT" exec --apparmor ocirun-lane aa2 sh -c 'cat /proc/self/attr/current; touch /tmp/y 2>/dev/null && echo write=ok || echo write=denied' 2>&1 | tr '\n' ' ')
+            check "exec --apparmor: the exec'd process is confined" "$got" "ocirun-lane (enforce) write=denied "
+            got=$(timeout 30 "$OCIRUN" --root "$ROOT" exec aa2 cat /proc/self/attr/current 2>&1)
+            check "exec without --apparmor: the container's (none) applies" "$got" "unconfined"
+            got=$(timeout 30 "$OCIRUN" --root "$ROOT" exec --apparmor ocirun-lane-missing aa2 true 2>&1)
+            check "exec --apparmor with a profile not loaded: one line naming it" "$? $got" \
+                "1 ocirun: exec process.apparmorProfile \"ocirun-lane-missing\": no such profile is loaded in the kernel"
+        else
+            fail "exec --apparmor" "run -d: $(head -c 200 "$WORK/aa2/err")"
+        fi
+        timeout 30 "$OCIRUN" --root "$ROOT" delete --force aa2 >/dev/null 2>&1
+        # A profile the kernel does not know: a clear error, nothing left.
+        bundle aa3 '["true"]' '.process.apparmorProfile = "ocirun-lane-missing"'
+        timeout 30 "$OCIRUN" --root "$ROOT" run --bundle "$WORK/aa3" aa3 >"$WORK/aa3/out" 2>"$WORK/aa3/err" </dev/null
+        rc=$?
+        err=$(cat "$WORK/aa3/err")
+        left=$(timeout 30 "$OCIRUN" --root "$ROOT" list -q 2>/dev/null | tr '\n' ' ')
+        if [ "$rc" != 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -le 1 ] &&
+            printf '%s' "$err" | grep -q "ocirun-lane-missing" && [ -z "$left" ]; then
+            pass "an unknown profile: one line naming it, nothing left ($err)"
+        else
+            fail "an unknown profile: one line naming it, nothing left" "exit $rc, err '$err', left '$left'"
+        fi
+        apparmor_parser --remove "$WORK/ocirun-lane.profile" >/dev/null 2>&1
+    fi
+    end_group
+fi
+
 echo "guest checks took $(($(date +%s) - STARTED))s"
 echo "$PASSED passed, $FAILED failed"
 # Power off at once: the report is written (the port's writes are synchronous), and

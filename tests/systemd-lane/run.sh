@@ -47,9 +47,9 @@ source "$REPO/tests/v2-lane/lib.sh"
 
 groups_asked="${1:-${OCIRUN_SYSTEMD_LANE_GROUPS:-all}}"
 case "$groups_asked" in
-all) GROUPS_WANTED="preconditions driver" ;;
-preconditions) GROUPS_WANTED="preconditions" ;;
-*) die "unknown group '$groups_asked': preconditions or all" ;;
+all) GROUPS_WANTED="preconditions driver apparmor" ;;
+preconditions | driver | apparmor) GROUPS_WANTED="$groups_asked" ;;
+*) die "unknown group '$groups_asked': all, preconditions, driver or apparmor" ;;
 esac
 
 lane_check_host
