@@ -388,6 +388,88 @@ fn seccomp_notify_sends_the_descriptor_and_state_to_the_agent_which_answers() {
     }
 }
 
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: once the agent has received a notification, a
+/// non-fatal signal (here SIGSTOP) no longer interrupts the trapped syscall, so the
+/// agent's answer still counts. Without the flag the stop interrupts it, the answer finds
+/// no notification (ENOENT), and the restarted syscall traps again.
+#[test]
+fn seccomp_wait_killable_recv_keeps_a_received_notification_through_a_stop() {
+    use libseccomp::{ScmpNotifReq, ScmpNotifResp, ScmpNotifRespFlags};
+    for wait_killable in [true, false] {
+        let rt = Runtime::new();
+        let mut bundle = sh_bundle("mkdir /tmp/stopped-in-mkdir; echo rc=$?");
+        let socket_path = bundle.dir.join("agent.sock");
+        let listener = UnixListener::bind(&socket_path).unwrap();
+        let flags = if wait_killable {
+            json!(["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"])
+        } else {
+            json!([])
+        };
+        set_seccomp(
+            &mut bundle,
+            json!({
+                "defaultAction": "SCMP_ACT_ALLOW",
+                "listenerPath": socket_path,
+                "flags": flags,
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+            }),
+        );
+        let agent = std::thread::spawn(move || {
+            let (connection, _) = listener.accept().unwrap();
+            let (notify, _) = receive_notify_fd(&connection);
+            let first = ScmpNotifReq::receive(notify.as_raw_fd()).expect("a notification");
+            let pid = nix::unistd::Pid::from_raw(first.pid as i32);
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let answered = ScmpNotifResp::new_val(first.id, 0, ScmpNotifRespFlags::empty())
+                .respond(notify.as_raw_fd())
+                .is_ok();
+            nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+            if !answered {
+                // The interrupted syscall was restarted: it traps again.
+                let again =
+                    ScmpNotifReq::receive(notify.as_raw_fd()).expect("a second notification");
+                ScmpNotifResp::new_val(again.id, 0, ScmpNotifRespFlags::empty())
+                    .respond(notify.as_raw_fd())
+                    .expect("answering the restarted syscall");
+            }
+            answered
+        });
+        let id = unique_id("seccomp-waitkill");
+        let (code, out, err) = run_bundle(&rt, &bundle, &id);
+        let first_answer_counted = agent.join().expect("agent thread");
+        assert_eq!(code, Some(0), "wait_killable={wait_killable}: {out} {err}");
+        assert!(out.contains("rc=0"), "{out}");
+        assert_eq!(
+            first_answer_counted, wait_killable,
+            "with WAIT_KILLABLE_RECV={wait_killable} the answer after a SIGSTOP counted: {first_answer_counted}"
+        );
+        assert_no_leaks(&rt, &bundle, &[&id]);
+    }
+}
+
+#[test]
+fn seccomp_wait_killable_recv_without_a_notify_rule_is_refused() {
+    let rt = Runtime::new();
+    let mut bundle = Bundle::new(&["true"]);
+    set_seccomp(
+        &mut bundle,
+        json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "flags": ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+            "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO"}]
+        }),
+    );
+    let id = unique_id("seccomp-waitkill-alone");
+    let err = rt.fail(&["create", "--bundle", bundle.path(), &id]);
+    assert_one_line_error(
+        &err,
+        &["linux.seccomp.flags", "SCMP_ACT_NOTIFY"],
+        "WAIT_KILLABLE_RECV without a notify rule",
+    );
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
 // ---------------------------------------------------------------------------
 // Capabilities and LSMs
 // ---------------------------------------------------------------------------

@@ -24,9 +24,10 @@ fn apparmor_profile_loaded(profile: &str) -> Option<bool> {
 }
 
 fn is_listed(profiles: &str, profile: &str) -> bool {
-    profiles
-        .lines()
-        .any(|line| line.strip_prefix(profile).is_some_and(|rest| rest.starts_with(" (")))
+    profiles.lines().any(|line| {
+        line.strip_prefix(profile)
+            .is_some_and(|rest| rest.starts_with(" ("))
+    })
 }
 
 /// Whether SELinux is enabled on this host (its filesystem is mounted).

@@ -170,9 +170,9 @@ fn compile_program(config: &LinuxSeccomp) -> Result<Vec<u8>> {
             .add_arch(scmp_arch(*arch))
             .with_context(|| format!("linux.seccomp.architectures[{i}]: {arch}"))?;
     }
-    for flag in config.flags().iter().flatten() {
-        apply_flag(&mut context, *flag)?;
-    }
+    // `flags` change how the kernel loads the program, not the program: they go to our own
+    // seccomp(2) call (`kernel_flags`), and libseccomp (2.5 lacks WAIT_KILLABLE_RECV)
+    // never needs to know them.
     for (i, syscall) in config.syscalls().iter().flatten().enumerate() {
         let field = format!("linux.seccomp.syscalls[{i}]");
         let rule_action = action(syscall.action(), syscall.errno_ret(), &field)?;
@@ -207,12 +207,20 @@ const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: u32 = 32;
 
 /// The seccomp(2) flags `linux.seccomp.flags` asks for.
 fn kernel_flags(config: &LinuxSeccomp) -> Result<u32> {
+    let notifies = config
+        .syscalls()
+        .iter()
+        .flatten()
+        .any(|s| s.action() == LinuxSeccompAction::ScmpActNotify);
     let mut flags = 0;
     for flag in config.flags().iter().flatten() {
         flags |= match flag {
             LinuxSeccompFilterFlag::SeccompFilterFlagTsync => SECCOMP_FILTER_FLAG_TSYNC,
             LinuxSeccompFilterFlag::SeccompFilterFlagLog => SECCOMP_FILTER_FLAG_LOG,
             LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+            LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv if !notifies => bail!(
+                "linux.seccomp.flags: {flag} applies to SCMP_ACT_NOTIFY rules, and there is none"
+            ),
             LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => {
                 SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
             }
@@ -301,23 +309,6 @@ fn action(kind: LinuxSeccompAction, errno_ret: Option<u32>, field: &str) -> Resu
         LinuxSeccompAction::ScmpActNotify => ScmpAction::Notify,
         LinuxSeccompAction::ScmpActLog => ScmpAction::Log,
         LinuxSeccompAction::ScmpActAllow => ScmpAction::Allow,
-    })
-}
-
-fn apply_flag(context: &mut ScmpFilterContext, flag: LinuxSeccompFilterFlag) -> Result<()> {
-    let result = match flag {
-        LinuxSeccompFilterFlag::SeccompFilterFlagTsync => context.set_ctl_tsync(true),
-        LinuxSeccompFilterFlag::SeccompFilterFlagLog => context.set_ctl_log(true),
-        LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow => context.set_ctl_ssb(true),
-        LinuxSeccompFilterFlag::SeccompFilterFlagWaitKillableRecv => context.set_ctl_waitkill(true),
-    };
-    result.map(drop).map_err(|e| {
-        let version = libseccomp::ScmpVersion::current()
-            .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
-            .unwrap_or_else(|_| "?".into());
-        Error::new(format!(
-            "linux.seccomp.flags: {flag} is not supported by libseccomp {version}: {e}"
-        ))
     })
 }
 
