@@ -243,6 +243,49 @@ fn console_socket_receives_the_pty_master() {
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
 
+/// runc's 2025 advisory: an image whose /dev/console is a symlink (here onto a file of
+/// the container's, standing for a procfs file) must not get the terminal bound onto the
+/// link's target. /dev is bound from a directory the "image" controls.
+#[test]
+fn a_dev_console_that_is_a_symlink_is_refused() {
+    let rt = Runtime::new();
+    let mut bundle = terminal_bundle(None);
+    let dev = bundle.dir.join("image-dev");
+    for dir in ["pts", "shm", "mqueue"] {
+        fs::create_dir_all(dev.join(dir)).unwrap();
+    }
+    std::os::unix::fs::symlink("pts/ptmx", dev.join("ptmx")).unwrap();
+    std::os::unix::fs::symlink("/etc/console-target", dev.join("console")).unwrap();
+    fs::write(bundle.rootfs().join("etc/console-target"), "untouched\n").unwrap();
+    for mount in bundle.config["mounts"].as_array_mut().unwrap() {
+        if mount["destination"] == "/dev" {
+            *mount = json!({"destination": "/dev", "type": "bind", "source": dev, "options": ["rbind", "rw"]});
+        }
+    }
+    bundle.write_config();
+    let socket = bundle.dir.join("console.sock");
+    let _listener = UnixListener::bind(&socket).unwrap();
+    let id = unique_id("console-symlink");
+    let err = rt.fail(&[
+        "create",
+        "--console-socket",
+        socket.to_str().unwrap(),
+        "--bundle",
+        bundle.path(),
+        &id,
+    ]);
+    assert_one_line_error(
+        &err,
+        &["/dev/console", "symbolic link"],
+        "a /dev/console symlink",
+    );
+    assert_eq!(
+        fs::read_to_string(bundle.rootfs().join("etc/console-target")).unwrap(),
+        "untouched\n"
+    );
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
 #[test]
 fn run_detached_with_a_console_socket() {
     let rt = Runtime::new();

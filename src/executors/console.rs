@@ -2,12 +2,14 @@
 //! to the engine's `--console-socket` with SCM_RIGHTS (the protocol conmon and containerd
 //! expect from runc), its slave made the init's controlling terminal and stdio.
 
+use super::mount_api;
 use crate::error::{Context, Error, Result};
 use nix::fcntl::OFlag;
 use nix::pty::{grantpt, posix_openpt, ptsname_r, unlockpt, Winsize};
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::stat::fstat;
 use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 nix::ioctl_write_ptr_bad!(set_window_size, libc::TIOCSWINSZ, Winsize);
 
@@ -52,27 +54,61 @@ pub fn attach_terminal(
     if unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) } != 0 {
         return Err(std::io::Error::last_os_error()).context("making the terminal controlling");
     }
-    drop(slave);
     if is_init {
-        bind_dev_console(&name);
+        bind_dev_console(&slave)?;
     }
     Ok(())
 }
 
-/// /dev/console is the container's terminal too, as in runc; best effort when /dev is
-/// not ours to change.
-fn bind_dev_console(pty: &str) {
-    let console = std::path::Path::new("/dev/console");
-    if !console.exists() && std::fs::File::create(console).is_err() {
-        return;
+/// /dev/console is the container's terminal too, as in runc. Both ends are held by
+/// descriptor (runc's 2025 advisory: a /dev/console that is a symlink, or a pty path
+/// swapped meanwhile, redirected the bind onto a host file): the source is a detached
+/// clone of the pty we opened, the target /dev/console opened without following links
+/// and refused if it is one; the result is checked to be our pty. A /dev we cannot
+/// write (a read-only bind from the host) keeps its console, as before.
+fn bind_dev_console(pty: &OwnedFd) -> Result<()> {
+    let target = match nix::fcntl::open(
+        "/dev/console",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(nix::errno::Errno::ENOENT) => {
+            match nix::fcntl::open(
+                "/dev/console",
+                OFlag::O_CREAT
+                    | OFlag::O_EXCL
+                    | OFlag::O_NOFOLLOW
+                    | OFlag::O_CLOEXEC
+                    | OFlag::O_WRONLY,
+                nix::sys::stat::Mode::from_bits_truncate(0o600),
+            ) {
+                Ok(created) => created,
+                Err(nix::errno::Errno::EROFS) => return Ok(()),
+                Err(e) => return Err(e).context("creating /dev/console"),
+            }
+        }
+        Err(e) => return Err(e).context("opening /dev/console"),
+    };
+    let kind = fstat(&target).context("stat /dev/console")?.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFREG && kind != libc::S_IFCHR {
+        crate::bail!("/dev/console is not a file or a device (a symbolic link?); refusing to bind the terminal onto it");
     }
-    let _ = nix::mount::mount(
-        Some(pty),
-        console,
-        None::<&str>,
-        nix::mount::MsFlags::MS_BIND,
-        None::<&str>,
-    );
+    let clone = mount_api::clone_tree(Some(pty.as_fd()), c"", libc::AT_EMPTY_PATH as libc::c_uint)
+        .context("cloning the terminal for /dev/console")?;
+    mount_api::attach(&clone, target.as_fd()).context("binding the terminal on /dev/console")?;
+    let bound = nix::fcntl::open(
+        "/dev/console",
+        OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .context("reopening /dev/console")?;
+    if fstat(&bound).context("stat /dev/console")?.st_rdev
+        != fstat(pty).context("stat the terminal")?.st_rdev
+    {
+        crate::bail!("after the bind, /dev/console is not the container's terminal");
+    }
+    Ok(())
 }
 
 pub fn send_fd(socket: RawFd, fd: RawFd, payload: &[u8]) -> Result<()> {
