@@ -1006,6 +1006,43 @@ fn cve_2021_30465_symlinked_mount_targets_stay_inside_the_rootfs() {
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
 
+/// The `cgroup` mount type has its own code (a tmpfs, then a mount per hierarchy, by
+/// descriptor): a destination through a link to a host directory lands inside the rootfs,
+/// with the container's own cgroups, read-only.
+#[test]
+fn cve_2021_30465_a_symlinked_cgroup_mount_stays_inside_the_rootfs() {
+    let rt = Runtime::new();
+    let mut bundle = sh_bundle(
+        "cat /data/cgroups/pids/pids.max; touch /data/cgroups/pids/x 2>/dev/null || echo read-only",
+    );
+    bundle.config["linux"]["resources"]["pids"] = json!({"limit": 77});
+    let host_dir = PathBuf::from(format!("/tmp/ocirun-test-host-{}", unique_id("cgtarget")));
+    fs::create_dir_all(&host_dir).unwrap();
+    let rootfs = bundle.rootfs();
+    symlink(&host_dir, rootfs.join("data")).unwrap();
+    bundle.config["mounts"].as_array_mut().unwrap().push(json!({
+        "destination": "/data/cgroups", "type": "cgroup", "source": "cgroup", "options": ["ro", "nosuid"]
+    }));
+    bundle.write_config();
+    let id = unique_id("cve-2021-30465-cgroup");
+    let (code, out, err) = run_bundle(&rt, &bundle, &id);
+    assert!(
+        fs::read_dir(&host_dir).unwrap().next().is_none(),
+        "the runtime created something in the host directory"
+    );
+    assert!(!fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .contains(host_dir.to_str().unwrap()));
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "77\nread-only\n", "{err}");
+    assert!(rootfs
+        .join(host_dir.strip_prefix("/").unwrap())
+        .join("cgroups")
+        .is_dir());
+    let _ = fs::remove_dir_all(&host_dir);
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
 #[test]
 fn a_cached_seccomp_program_behaves_as_the_compiled_one_and_only_for_its_own_profile() {
     let rt = Runtime::new();

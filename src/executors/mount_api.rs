@@ -103,6 +103,72 @@ pub fn set_attributes(mount: BorrowedFd, set: u64, recursive: bool) -> std::io::
     Ok(())
 }
 
+const FSOPEN_CLOEXEC: libc::c_uint = 1;
+const FSMOUNT_CLOEXEC: libc::c_uint = 1;
+const FSCONFIG_SET_STRING: libc::c_uint = 1;
+const FSCONFIG_CMD_CREATE: libc::c_uint = 6;
+
+/// A new, detached filesystem of type `fs_type` with the string options `options`
+/// (fsopen, fsconfig, fsmount), its mount taking the `MOUNT_ATTR_*` bits `attributes`.
+/// The descriptor is the root of the new mount, before and after it is attached.
+pub fn new_filesystem(
+    fs_type: &CStr,
+    options: &[(&CStr, &CStr)],
+    attributes: u64,
+) -> std::io::Result<OwnedFd> {
+    // SAFETY: fsopen reads a NUL-terminated name and returns a new descriptor.
+    let raw = unsafe { libc::syscall(libc::SYS_fsopen, fs_type.as_ptr(), FSOPEN_CLOEXEC) };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fsopen just returned this descriptor to us alone.
+    let context = unsafe { OwnedFd::from_raw_fd(raw as RawFd) };
+    for (key, value) in options {
+        // SAFETY: fsconfig reads two NUL-terminated strings; the context is ours.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_fsconfig,
+                context.as_raw_fd(),
+                FSCONFIG_SET_STRING,
+                key.as_ptr(),
+                value.as_ptr(),
+                0,
+            )
+        };
+        if rc != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    // SAFETY: FSCONFIG_CMD_CREATE takes no key nor value.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_fsconfig,
+            context.as_raw_fd(),
+            FSCONFIG_CMD_CREATE,
+            std::ptr::null::<libc::c_char>(),
+            std::ptr::null::<libc::c_void>(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fsmount turns the configured context into a detached mount descriptor.
+    let raw = unsafe {
+        libc::syscall(
+            libc::SYS_fsmount,
+            context.as_raw_fd(),
+            FSMOUNT_CLOEXEC,
+            attributes as libc::c_uint,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fsmount just returned this descriptor to us alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw as RawFd) })
+}
+
 /// The `MOUNT_ATTR_*` bits for the per-mount flags among `flags` (read-only, nosuid,
 /// nodev, noexec). Access-time flags are left to each mount.
 pub fn attributes_of(flags: MsFlags) -> u64 {

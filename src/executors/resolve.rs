@@ -68,6 +68,12 @@ pub struct Pinned {
     fd: std::os::fd::OwnedFd,
 }
 
+impl std::os::fd::AsFd for Pinned {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl Pinned {
     /// The magic link naming the opened file; mount(2) follows it to that very inode.
     pub fn path(&self) -> PathBuf {

@@ -1,7 +1,8 @@
 //! The container's root filesystem: config mounts in order, devices, pivot_root (or
 //! chroot), then read-only and masked paths. Runs in the init, inside its mount namespace.
 
-use super::cgroups::{mount::mount_cgroups, Placement};
+use super::cgroups::mount::{mount_cgroups, open_destination};
+use super::cgroups::Placement;
 use super::devices;
 use super::mount_api;
 use super::mount_options::{propagation_flag, MountOptions};
@@ -97,7 +98,23 @@ impl Rootfs<'_> {
         let target = resolve_in_root(self.rootfs, config_mount.destination())?;
         let fs_type = config_mount.typ().as_deref().unwrap_or("");
         if fs_type == "cgroup" {
-            return mount_cgroups(&target, &options, self.placement, self.new_cgroup_namespace);
+            std::fs::create_dir_all(&target)
+                .with_context(|| format!("creating {}", target.display()))?;
+            let (pinned, at) = mount_target(self.rootfs, config_mount.destination(), &target)?;
+            let opened;
+            let destination = match &pinned {
+                Some(pinned) => pinned.as_fd(),
+                None => {
+                    opened = open_destination(&at)?;
+                    opened.as_fd()
+                }
+            };
+            return mount_cgroups(
+                destination,
+                &options,
+                self.placement,
+                self.new_cgroup_namespace,
+            );
         }
         if options.is_bind() || fs_type == "bind" {
             return self.bind(config_mount, &options, &target);
