@@ -517,7 +517,7 @@ if wanted selinux; then
         fail "the lane's policy loads" "writing /sys/fs/selinux/load: $out"
     else
         check "the lane's policy is loaded: its classes in selinuxfs, our label on this script" \
-            "$(ls /sys/fs/selinux/class | tr '\n' ' ')$(label_of self)" \
+            "$(cd /sys/fs/selinux/class && echo *) $(label_of self)" \
             "dir file filesystem process process2 security $RUNTIME_LABEL"
     fi
 
