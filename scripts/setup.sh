@@ -22,8 +22,9 @@ OCIRUN_APT_PACKAGES=(
     build-essential pkg-config libseccomp-dev busybox-static runc hyperfine jq
     iproute2 uidmap bats strace procps util-linux git curl ca-certificates dbus-daemon
     # booted (never run on the host) by the systemd lane's guest, tests/systemd-lane;
-    # apparmor for its apparmor_parser, which loads the guest's test profile
-    systemd dbus apparmor
+    # apparmor for its apparmor_parser, which loads the guest's test profile; secilc
+    # compiles the lane's SELinux test policy (tests/systemd-lane/selinux.cil)
+    systemd dbus apparmor secilc
 )
 
 log() { printf '==> %s\n' "$*" >&2; }

@@ -54,8 +54,32 @@ pub fn check_process(process: &Process, field: &str) -> Result<()> {
         if !selinux_enabled() {
             bail!("{field}.selinuxLabel {label:?}: SELinux is not enabled on this host");
         }
+        if !context_valid(label) {
+            bail!("{field}.selinuxLabel {label:?}: {NOT_IN_POLICY}");
+        }
     }
     Ok(())
+}
+
+const NOT_IN_POLICY: &str = "not a valid context in the loaded SELinux policy";
+
+/// Whether the loaded policy accepts `label`, asked as libselinux's security_check_context
+/// does: selinuxfs's context file refuses an invalid one with EINVAL. Without this the
+/// process label would fail only at the exec, after everything was made, and a mount
+/// label at a mount whose error does not say which setting was wrong. Any other outcome
+/// (no selinuxfs, a policy that does not let us ask) counts as valid: the kernel still
+/// refuses a bad label when it is applied.
+fn context_valid(label: &str) -> bool {
+    let asked = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/sys/fs/selinux/context")
+        .and_then(|mut file| std::io::Write::write(&mut file, label.as_bytes()));
+    !is_refused(&asked)
+}
+
+fn is_refused(asked: &std::io::Result<usize>) -> bool {
+    matches!(asked, Err(e) if e.raw_os_error() == Some(libc::EINVAL))
 }
 
 /// Refuses a config whose LSM settings this host cannot apply.
@@ -66,6 +90,9 @@ pub fn check_spec(spec: &Spec) -> Result<()> {
     if let Some(label) = mount_label(spec) {
         if !selinux_enabled() {
             bail!("linux.mountLabel {label:?}: SELinux is not enabled on this host");
+        }
+        if !context_valid(label) {
+            bail!("linux.mountLabel {label:?}: {NOT_IN_POLICY}");
         }
     }
     Ok(())
@@ -79,12 +106,56 @@ pub fn mount_label(spec: &Spec) -> Option<&str> {
 }
 
 /// Filesystems whose mount takes an SELinux `context=` option; proc, sysfs, cgroups and
-/// the like have fixed labels and refuse it.
+/// the like have fixed labels and refuse it. So does mqueue: the kernel makes its
+/// superblock when the IPC namespace is created, and a mount with other security options
+/// than that one's fails with EINVAL; its root is labelled after the mount instead
+/// (`label_after_mount`), as runc does.
 fn takes_context(fs_type: &str) -> bool {
     !matches!(
         fs_type,
-        "proc" | "sysfs" | "cgroup" | "cgroup2" | "securityfs" | "bind" | "debugfs" | "tracefs"
+        "proc"
+            | "sysfs"
+            | "cgroup"
+            | "cgroup2"
+            | "securityfs"
+            | "bind"
+            | "debugfs"
+            | "tracefs"
+            | "mqueue"
     )
+}
+
+/// Filesystems whose mounted root gets `linux.mountLabel` as its file label, having
+/// refused it as a mount option.
+pub fn label_after_mount(fs_type: &str) -> bool {
+    fs_type == "mqueue"
+}
+
+/// After a mount at `root` whose filesystem refused the label as an option
+/// (`label_after_mount`): the label on its root. mqueue has no xattr handler: the kernel
+/// hands the security.selinux attribute to SELinux, which relabels the inode in memory.
+pub fn label_mount_root(fs_type: &str, root: &Path, label: &str) -> Result<()> {
+    let path = std::ffi::CString::new(root.as_os_str().as_encoded_bytes())
+        .map_err(|_| crate::error::Error::new(format!("{}: a NUL in the path", root.display())))?;
+    // SAFETY: both strings are NUL-terminated and live across the call; the value is a
+    // byte slice with its length.
+    let rc = unsafe {
+        libc::setxattr(
+            path.as_ptr(),
+            c"security.selinux".as_ptr(),
+            label.as_ptr().cast(),
+            label.len(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(
+            crate::error::Error::from(std::io::Error::last_os_error()).wrap(format!(
+                "linux.mountLabel {label:?}: labelling the {fs_type} mount"
+            )),
+        );
+    }
+    Ok(())
 }
 
 /// The mount data with `context="<label>"` added where the filesystem takes it.
@@ -156,15 +227,36 @@ mod tests {
             "mode=755,context=\"system_u:object_r:container_file_t:s0:c1,c2\""
         );
         assert_eq!(
-            with_mount_label(None, "mqueue", label).unwrap(),
+            with_mount_label(None, "devpts", label).unwrap(),
             "context=\"system_u:object_r:container_file_t:s0:c1,c2\""
         );
         assert_eq!(with_mount_label(None, "proc", label), None);
+        // mqueue's superblock exists before the mount: its root is labelled instead.
+        assert_eq!(with_mount_label(None, "mqueue", label), None);
+        assert!(label_after_mount("mqueue"));
+        assert!(!label_after_mount("tmpfs"));
         assert_eq!(
             with_mount_label(Some("x".into()), "sysfs", label).as_deref(),
             Some("x")
         );
         assert_eq!(with_mount_label(None, "tmpfs", None), None);
+    }
+
+    #[test]
+    fn a_mount_root_that_cannot_be_labelled_is_an_error_naming_the_setting() {
+        let nowhere = Path::new("/nonexistent/ocirun-lsm-test");
+        let err = label_mount_root("mqueue", nowhere, "a:b:c:s0").unwrap_err();
+        assert!(err.to_string().contains("linux.mountLabel"), "{err}");
+        assert!(err.to_string().contains("mqueue"), "{err}");
+    }
+
+    #[test]
+    fn only_einval_from_selinuxfs_refuses_a_context() {
+        let errno = |n| Err(std::io::Error::from_raw_os_error(n));
+        assert!(is_refused(&errno(libc::EINVAL)));
+        assert!(!is_refused(&errno(libc::ENOENT)));
+        assert!(!is_refused(&errno(libc::EACCES)));
+        assert!(!is_refused(&Ok(8)));
     }
 
     #[test]

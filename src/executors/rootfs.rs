@@ -140,6 +140,13 @@ impl Rootfs<'_> {
             options.flags,
             data.as_deref(),
         )?;
+        let label_after =
+            super::lsm::mount_label(self.spec).filter(|_| super::lsm::label_after_mount(fs_type));
+        if let Some(label) = label_after {
+            // Pinned again: the first descriptor is the directory under the new mount.
+            let (_root, root) = mount_target(self.rootfs, destination, &target)?;
+            super::lsm::label_mount_root(fs_type, &root, label)?;
+        }
         self.apply_propagation(destination, &target, &options)
     }
 

@@ -163,84 +163,86 @@ fi
 echo "root:x:0:0:root:/root:/bin/sh" >"$ROOTFS/etc/passwd"
 
 # ----------------------------------------------------------------------------------------
-begin_group preconditions
+if wanted preconditions; then
+    begin_group preconditions
 
-exe=$(readlink /proc/1/exe)
-case "$(cat /proc/1/comm) $exe" in
-"systemd "*/systemd) booted=yes ;;
-*) booted=no ;;
-esac
-[ -d /run/systemd/system ] || booted="no (no /run/systemd/system)"
-check "PID 1 is systemd ($exe)" "$booted" yes
+    exe=$(readlink /proc/1/exe)
+    case "$(cat /proc/1/comm) $exe" in
+    "systemd "*/systemd) booted=yes ;;
+    *) booted=no ;;
+    esac
+    [ -d /run/systemd/system ] || booted="no (no /run/systemd/system)"
+    check "PID 1 is systemd ($exe)" "$booted" yes
 
-check "/sys/fs/cgroup is cgroup2 and no v1 hierarchy is mounted" \
-    "$(stat -f -c %T $CG) $(awk '$3 == "cgroup"' /proc/mounts | wc -l)" "cgroup2fs 0"
-missing=
-for c in memory pids cpu; do
-    grep -qw "$c" $CG/cgroup.controllers || missing="$missing $c"
-done
-check "the root cgroup has the memory, pids and cpu controllers ($(cat $CG/cgroup.controllers))" "${missing:-none}" none
+    check "/sys/fs/cgroup is cgroup2 and no v1 hierarchy is mounted" \
+        "$(stat -f -c %T $CG) $(awk '$3 == "cgroup"' /proc/mounts | wc -l)" "cgroup2fs 0"
+    missing=
+    for c in memory pids cpu; do
+        grep -qw "$c" $CG/cgroup.controllers || missing="$missing $c"
+    done
+    check "the root cgroup has the memory, pids and cpu controllers ($(cat $CG/cgroup.controllers))" "${missing:-none}" none
 
-check "systemd's private socket /run/systemd/private" "$([ -S /run/systemd/private ] && echo socket)" socket
-check "systemctl talks to PID 1 (over the private socket)" "$(systemctl show -p Version --value | cut -c1-3)" 252
-# systemd joins the system bus once dbus.service is up: give it a moment.
-i=0
-while [ $i -lt 50 ]; do
-    version=$(busctl get-property org.freedesktop.systemd1 /org/freedesktop/systemd1 \
-        org.freedesktop.systemd1.Manager Version 2>&1)
-    case "$version" in 's "252'*) break ;; esac
-    sleep 0.1
-    i=$((i + 1))
-done
-check "busctl reaches systemd over the system bus (dbus-daemon)" "$(echo "$version" | cut -c1-6)" 's "252'
-
-probe=$(timeout 30 systemd-run --quiet --scope -p MemoryMax=64M -p TasksMax=50 --unit=lane-probe \
-    sh -c 'cat /proc/self/cgroup /sys/fs/cgroup/system.slice/lane-probe.scope/memory.max \
-           /sys/fs/cgroup/system.slice/lane-probe.scope/pids.max
-           systemctl is-active lane-probe.scope; systemctl show -p MemoryMax --value lane-probe.scope
-           sleep 1' 2>&1 | tr '\n' ' ')
-check "systemd-run --scope -p MemoryMax=64M: cgroup, memory.max, pids.max, active, MemoryMax" \
-    "$probe" "0::/system.slice/lane-probe.scope 67108864 50 active 67108864 "
-if msg=$(no_trace lane-probe.scope system.slice/lane-probe.scope); then
-    pass "the probe scope is gone when its command ends"
-else
-    fail "the probe scope is gone when its command ends" "$msg"
-fi
-
-# What the driver will do: StartTransientUnit over the bus with PIDs and a limit.
-sleep 60 &
-sleeper=$!
-if out=$(busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
-    StartTransientUnit 'ssa(sv)a(sa(sv))' lane-dbus.scope fail 3 \
-    PIDs au 1 "$sleeper" MemoryMax t 67108864 Slice s system.slice 0 2>&1); then
+    check "systemd's private socket /run/systemd/private" "$([ -S /run/systemd/private ] && echo socket)" socket
+    check "systemctl talks to PID 1 (over the private socket)" "$(systemctl show -p Version --value | cut -c1-3)" 252
+    # systemd joins the system bus once dbus.service is up: give it a moment.
     i=0
-    while [ $i -lt 30 ] && [ "$(cat /proc/$sleeper/cgroup)" != 0::/system.slice/lane-dbus.scope ]; do
+    while [ $i -lt 50 ]; do
+        version=$(busctl get-property org.freedesktop.systemd1 /org/freedesktop/systemd1 \
+            org.freedesktop.systemd1.Manager Version 2>&1)
+        case "$version" in 's "252'*) break ;; esac
         sleep 0.1
         i=$((i + 1))
     done
-    check "StartTransientUnit over D-Bus: the pid moves into the scope, memory.max set" \
-        "$(cat /proc/$sleeper/cgroup) $(cgfile system.slice/lane-dbus.scope/memory.max)" \
-        "0::/system.slice/lane-dbus.scope 67108864"
-else
-    fail "StartTransientUnit over D-Bus: the pid moves into the scope, memory.max set" "$out"
-fi
-kill $sleeper 2>/dev/null
-wait $sleeper 2>/dev/null
-if msg=$(no_trace lane-dbus.scope system.slice/lane-dbus.scope); then
-    pass "the D-Bus scope is gone when its process dies"
-else
-    fail "the D-Bus scope is gone when its process dies" "$msg"
-fi
-systemctl reset-failed lane-probe.scope lane-dbus.scope >/dev/null 2>&1
+    check "busctl reaches systemd over the system bus (dbus-daemon)" "$(echo "$version" | cut -c1-6)" 's "252'
 
-# The bundles themselves work here (overlay root, systemd's shared mounts): with the
-# cgroupfs driver, so that a driver check that fails is about the driver.
-bundle fs1 '["cat", "/proc/self/cgroup"]' "$(cgpath /lane-cgroupfs/fs1)"
-timeout 30 "$OCIRUN" --root "$ROOT" run --bundle "$WORK/fs1" fs1 >"$WORK/fs1/out" 2>"$WORK/fs1/err" </dev/null
-check "ocirun without --systemd-cgroup runs a busybox bundle here (cgroupfs)" \
-    "$? $(cat "$WORK/fs1/out")$(err_of fs1)" "0 0::/lane-cgroupfs/fs1"
-timeout 30 "$OCIRUN" --root "$ROOT" delete --force fs1 >/dev/null 2>&1
-end_group
+    probe=$(timeout 30 systemd-run --quiet --scope -p MemoryMax=64M -p TasksMax=50 --unit=lane-probe \
+        sh -c 'cat /proc/self/cgroup /sys/fs/cgroup/system.slice/lane-probe.scope/memory.max \
+               /sys/fs/cgroup/system.slice/lane-probe.scope/pids.max
+               systemctl is-active lane-probe.scope; systemctl show -p MemoryMax --value lane-probe.scope
+               sleep 1' 2>&1 | tr '\n' ' ')
+    check "systemd-run --scope -p MemoryMax=64M: cgroup, memory.max, pids.max, active, MemoryMax" \
+        "$probe" "0::/system.slice/lane-probe.scope 67108864 50 active 67108864 "
+    if msg=$(no_trace lane-probe.scope system.slice/lane-probe.scope); then
+        pass "the probe scope is gone when its command ends"
+    else
+        fail "the probe scope is gone when its command ends" "$msg"
+    fi
+
+    # What the driver will do: StartTransientUnit over the bus with PIDs and a limit.
+    sleep 60 &
+    sleeper=$!
+    if out=$(busctl call org.freedesktop.systemd1 /org/freedesktop/systemd1 org.freedesktop.systemd1.Manager \
+        StartTransientUnit 'ssa(sv)a(sa(sv))' lane-dbus.scope fail 3 \
+        PIDs au 1 "$sleeper" MemoryMax t 67108864 Slice s system.slice 0 2>&1); then
+        i=0
+        while [ $i -lt 30 ] && [ "$(cat /proc/$sleeper/cgroup)" != 0::/system.slice/lane-dbus.scope ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        check "StartTransientUnit over D-Bus: the pid moves into the scope, memory.max set" \
+            "$(cat /proc/$sleeper/cgroup) $(cgfile system.slice/lane-dbus.scope/memory.max)" \
+            "0::/system.slice/lane-dbus.scope 67108864"
+    else
+        fail "StartTransientUnit over D-Bus: the pid moves into the scope, memory.max set" "$out"
+    fi
+    kill $sleeper 2>/dev/null
+    wait $sleeper 2>/dev/null
+    if msg=$(no_trace lane-dbus.scope system.slice/lane-dbus.scope); then
+        pass "the D-Bus scope is gone when its process dies"
+    else
+        fail "the D-Bus scope is gone when its process dies" "$msg"
+    fi
+    systemctl reset-failed lane-probe.scope lane-dbus.scope >/dev/null 2>&1
+
+    # The bundles themselves work here (overlay root, systemd's shared mounts): with the
+    # cgroupfs driver, so that a driver check that fails is about the driver.
+    bundle fs1 '["cat", "/proc/self/cgroup"]' "$(cgpath /lane-cgroupfs/fs1)"
+    timeout 30 "$OCIRUN" --root "$ROOT" run --bundle "$WORK/fs1" fs1 >"$WORK/fs1/out" 2>"$WORK/fs1/err" </dev/null
+    check "ocirun without --systemd-cgroup runs a busybox bundle here (cgroupfs)" \
+        "$? $(cat "$WORK/fs1/out")$(err_of fs1)" "0 0::/lane-cgroupfs/fs1"
+    timeout 30 "$OCIRUN" --root "$ROOT" delete --force fs1 >/dev/null 2>&1
+    end_group
+fi
 
 # ----------------------------------------------------------------------------------------
 if wanted driver; then
@@ -469,11 +471,123 @@ PROFILE
         left=$(timeout 30 "$OCIRUN" --root "$ROOT" list -q 2>/dev/null | tr '\n' ' ')
         if [ "$rc" != 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -le 1 ] &&
             printf '%s' "$err" | grep -q "ocirun-lane-missing" && [ -z "$left" ]; then
-            pass "an unknown profile: one line naming it, nothing left ($err)"
+            pass "an unknown profile: one line naming it, nothing left ($msg)"
         else
             fail "an unknown profile: one line naming it, nothing left" "exit $rc, err '$err', left '$left'"
         fi
         apparmor_parser --remove "$WORK/ocirun-lane.profile" >/dev/null 2>&1
+    fi
+    end_group
+fi
+
+# ----------------------------------------------------------------------------------------
+# SELinux: its own boot (run.sh puts it on the kernel command line instead of AppArmor),
+# permissive, with no policy until this group loads the lane's (selinux.cil, compiled on
+# the host into the payload). Every process started before the load, this script
+# included, then has the initial SID "kernel": system_u:system_r:kernel_t:s0.
+if wanted selinux; then
+    begin_group selinux
+    PROC_LABEL=system_u:system_r:container_t:s0:c1,c2
+    FILE_LABEL=system_u:object_r:container_file_t:s0:c1,c2
+    RUNTIME_LABEL=system_u:system_r:kernel_t:s0
+    # attr/current ends with a NUL.
+    label_of() { tr -d '\0' <"/proc/$1/attr/current" 2>&1; }
+    # ocl ARGS: ocirun with the cgroupfs driver (the group is about labels, not units).
+    ocl() { timeout 30 "$OCIRUN" --root "$ROOT" "$@"; }
+    # fails_cleanly ID WORD: `run` of bundle ID failed with one line containing WORD and
+    # left no container and no state; prints that line, or what went wrong.
+    fails_cleanly() {
+        ocl run --bundle "$WORK/$1" "$1" >"$WORK/$1/out" 2>"$WORK/$1/err" </dev/null
+        rc=$?
+        err=$(cat "$WORK/$1/err")
+        left="$(ocl list -q 2>/dev/null | tr '\n' ' ')$(find "$ROOT" -mindepth 1 -name "*$1*" 2>/dev/null)"
+        if [ "$rc" != 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" -le 1 ] &&
+            printf '%s' "$err" | grep -qF "$2" && [ -z "$left" ]; then
+            echo "$err"
+            return 0
+        fi
+        echo "exit $rc, err '$err', left '$left'"
+        return 1
+    }
+    enabled="$([ -e /sys/fs/selinux/enforce ] && cat /sys/fs/selinux/enforce) $(label_of self)"
+    check "SELinux is enabled, permissive, no policy yet (enforce, attr/current)" "$enabled" "0 kernel"
+    if [ ! -s /ocirun-lane/selinux.policy ]; then
+        fail "the lane's policy loads" "no /ocirun-lane/selinux.policy (is secilc installed on the host?)"
+    elif ! out=$(cat /ocirun-lane/selinux.policy 2>&1 >/sys/fs/selinux/load); then
+        fail "the lane's policy loads" "writing /sys/fs/selinux/load: $out"
+    else
+        check "the lane's policy is loaded: its classes in selinuxfs, our label on this script" \
+            "$(cd /sys/fs/selinux/class && echo *) $(label_of self)" \
+            "dir file filesystem process process2 security $RUNTIME_LABEL"
+    fi
+
+    probe='["cat", "/proc/self/attr/current"]'
+    bundle se0 "$probe"
+    ocl run --bundle "$WORK/se0" se0 >"$WORK/se0/out" 2>"$WORK/se0/err" </dev/null
+    check "no process.selinuxLabel: the program keeps the runtime's label" \
+        "$? $(tr -d '\0' <"$WORK/se0/out")$(err_of se0)" "0 $RUNTIME_LABEL"
+    bundle se1 "$probe" ".process.selinuxLabel = \"$PROC_LABEL\""
+    ocl run --bundle "$WORK/se1" se1 >"$WORK/se1/out" 2>"$WORK/se1/err" </dev/null
+    check "process.selinuxLabel: the program runs with it" \
+        "$? $(tr -d '\0' <"$WORK/se1/out")$(err_of se1)" "0 $PROC_LABEL"
+
+    # exec --process-label into a container whose init has no label of its own.
+    bundle se2 '["sleep", "100"]'
+    if ocl run -d --bundle "$WORK/se2" se2 >/dev/null 2>"$WORK/se2/err" </dev/null; then
+        got=$(ocl exec --process-label "$PROC_LABEL" se2 cat /proc/self/attr/current 2>&1 | tr -d '\0')
+        check "exec --process-label: the exec'd process has it" "$got" "$PROC_LABEL"
+        got=$(ocl exec se2 cat /proc/self/attr/current 2>&1 | tr -d '\0')
+        check "exec without --process-label: the container's (none: the runtime's)" "$got" "$RUNTIME_LABEL"
+    else
+        fail_each "run -d: $(err_of se2)" "exec --process-label: the exec'd process has it" \
+            "exec without --process-label: the container's (none: the runtime's)"
+    fi
+    ocl delete --force se2 >/dev/null 2>&1
+
+    # linux.mountLabel: context= on the tmpfs and devpts mounts (the spec's /dev, /dev/pts,
+    # /dev/shm, and /tmp), none on proc and sysfs, whose labels are fixed, nor on mqueue,
+    # whose superblock exists before the mount: ocirun labels its root instead. A file made
+    # in /tmp has the label (coreutils' stat from outside, through /proc/PID/root: busybox
+    # has no SELinux support).
+    bundle se3 '["sh", "-c", "touch /tmp/f && exec sleep 100"]' \
+        ".mounts += [{\"destination\": \"/tmp\", \"type\": \"tmpfs\", \"source\": \"tmpfs\", \"options\": [\"nosuid\", \"nodev\"]}]
+         | .linux.mountLabel = \"$FILE_LABEL\""
+    if ocl run -d --bundle "$WORK/se3" se3 >/dev/null 2>"$WORK/se3/err" </dev/null; then
+        pid=$(ocl state se3 | jq -r .pid)
+        # mountinfo: field 5 is the mount point, the last field the superblock's options.
+        got=$(ocl exec se3 cat /proc/self/mountinfo 2>&1 | awk -v ctx="context=\"$FILE_LABEL\"" '
+            $5 ~ /^\/(tmp|dev|dev\/pts|dev\/shm|dev\/mqueue|proc|sys)$/ {
+                print $5 ":" (index($NF, ctx) ? "context" : "none")
+            }' | sort | tr '\n' ' ')
+        check "linux.mountLabel: context= in mountinfo on the tmpfs and devpts mounts only" "$got" \
+            "/dev/mqueue:none /dev/pts:context /dev/shm:context /dev:context /proc:none /sys:none /tmp:context "
+        i=0
+        while [ $i -lt 50 ] && [ ! -e "/proc/$pid/root/tmp/f" ]; do
+            sleep 0.1
+            i=$((i + 1))
+        done
+        check "linux.mountLabel: a file made in /tmp has it, and the root of /dev/mqueue" \
+            "$(stat -c %C "/proc/$pid/root/tmp/f" "/proc/$pid/root/dev/mqueue" 2>&1 | tr '\n' ' ')" \
+            "$FILE_LABEL $FILE_LABEL "
+    else
+        fail_each "run -d: $(err_of se3)" \
+            "linux.mountLabel: context= in mountinfo on the tmpfs and devpts mounts only" \
+            "linux.mountLabel: a file made in /tmp has it, and the root of /dev/mqueue"
+    fi
+    ocl delete --force se3 >/dev/null 2>&1
+
+    # Labels the policy does not define: refused with one line, nothing left.
+    bundle se4 '["true"]' '.process.selinuxLabel = "system_u:system_r:no_such_t:s0"'
+    if msg=$(fails_cleanly se4 process.selinuxLabel); then
+        pass "an undefined process.selinuxLabel: one line naming it, nothing left ($msg)"
+    else
+        fail "an undefined process.selinuxLabel: one line naming it, nothing left" "$msg"
+    fi
+    bundle se5 '["true"]' '.linux.mountLabel = "system_u:object_r:no_such_t:s0"'
+    if msg=$(fails_cleanly se5 linux.mountLabel); then
+        pass "an undefined linux.mountLabel: one line naming it, nothing left ($msg)"
+    else
+        fail "an undefined linux.mountLabel: one line naming it, nothing left" "$msg"
     fi
     end_group
 fi

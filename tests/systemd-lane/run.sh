@@ -5,8 +5,14 @@
 # guest's systemd makes scopes over D-Bus), then ocirun's `--systemd-cgroup` driver. See
 # docs/cgroups.md ("The systemd lane"). scripts/test.sh (so CI) runs it after the v2 lane.
 #
-#   bash tests/systemd-lane/run.sh                # as root; both groups of checks
+#   bash tests/systemd-lane/run.sh                # as root; every group, in two boots
 #   bash tests/systemd-lane/run.sh preconditions  # only the lane's own preconditions
+#   bash tests/systemd-lane/run.sh selinux        # only the SELinux boot
+#
+# Two boots: the first (groups preconditions, driver, apparmor) with Debian's default
+# LSMs, AppArmor active; the second (group selinux) with SELinux active instead (the two
+# cannot be active together) and the lane's own tiny policy, tests/systemd-lane/selinux.cil,
+# compiled here by secilc (Debian package secilc) and loaded by the guest.
 #
 # The guest boots the Debian bookworm kernel of the v2 lane (same cache, same download:
 # tests/v2-lane/lib.sh) and, as its root filesystem, the host's own / shared read-only
@@ -17,8 +23,8 @@
 # Environment:
 #   OCIRUN_BIN=path                  the ocirun binary to test (default:
 #                                    ${CARGO_TARGET_DIR:-target}/debug/ocirun, built if missing)
-#   OCIRUN_SYSTEMD_LANE_GROUPS=g     as the argument: "preconditions", or "all" (the
-#                                    default: the preconditions, then the driver checks)
+#   OCIRUN_SYSTEMD_LANE_GROUPS=g     as the argument: "preconditions", "driver",
+#                                    "apparmor", "selinux", or "all" (the default)
 #   OCIRUN_SYSTEMD_LANE_DIR=dir      this lane's work directory: initramfs, payload, out/
 #                                    (default: ${CARGO_TARGET_DIR:-target}/systemd-lane)
 #   OCIRUN_V2_LANE_CACHE=dir         where the kernel is cached (default:
@@ -46,10 +52,19 @@ LANE_NAME=systemd-lane
 source "$REPO/tests/v2-lane/lib.sh"
 
 groups_asked="${1:-${OCIRUN_SYSTEMD_LANE_GROUPS:-all}}"
+# The groups of each boot: the preconditions run before driver and apparmor (they check
+# what those rely on); the SELinux boot runs only its own group, which checks its own.
+BOOT_APPARMOR=""
+BOOT_SELINUX=""
 case "$groups_asked" in
-all) GROUPS_WANTED="preconditions driver apparmor" ;;
-preconditions | driver | apparmor) GROUPS_WANTED="$groups_asked" ;;
-*) die "unknown group '$groups_asked': all, preconditions, driver or apparmor" ;;
+all)
+    BOOT_APPARMOR="preconditions driver apparmor"
+    BOOT_SELINUX="selinux"
+    ;;
+preconditions) BOOT_APPARMOR="preconditions" ;;
+driver | apparmor) BOOT_APPARMOR="preconditions $groups_asked" ;;
+selinux) BOOT_SELINUX="selinux" ;;
+*) die "unknown group '$groups_asked': all, preconditions, driver, apparmor or selinux" ;;
 esac
 
 lane_check_host
@@ -80,7 +95,16 @@ rm -rf "$PAYLOAD"
 mkdir -p "$PAYLOAD"
 strip -o "$PAYLOAD/ocirun" "$OCIRUN_BIN"
 cp "$LANE/guest-test.sh" "$PAYLOAD/guest-test.sh"
-printf 'OCIRUN_LANE_GROUPS="%s"\n' "$GROUPS_WANTED" >"$PAYLOAD/lane.env"
+# The SELinux policy, compiled here (the guest would take far longer under emulation).
+# Without secilc the guest's first selinux check fails and says why.
+if [[ -n $BOOT_SELINUX ]]; then
+    if command -v secilc >/dev/null 2>&1; then
+        secilc --output="$PAYLOAD/selinux.policy" --filecontext=/dev/null "$LANE/selinux.cil" ||
+            die "secilc could not compile $LANE/selinux.cil"
+    else
+        log "no secilc on this host (Debian package secilc): the SELinux boot will fail its first check"
+    fi
+fi
 
 # --- boot ------------------------------------------------------------------------------
 # systemd.unit: the boot's only goal is the lane's target (its service and dbus), not
@@ -88,22 +112,41 @@ printf 'OCIRUN_LANE_GROUPS="%s"\n' "$GROUPS_WANTED" >"$PAYLOAD/lane.env"
 APPEND="console=ttyS0 panic=-1 rdinit=/init quiet"
 APPEND+=" cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
 APPEND+=" systemd.unit=ocirun-systemd-lane.target systemd.show_status=0"
-OUT="$WORK/out"
-log "booting $KVER with systemd (TCG, 2 vCPUs, 1 GiB; timeout ${TIMEOUT}s); groups: $GROUPS_WANTED; prep took $((SECONDS - START))s"
-# security_model=passthrough with readonly=on: the guest sees the host's owners and
-# modes as they are and can change nothing. multidevs=remap: / spans several host
-# filesystems, whose inode numbers would otherwise collide in the guest.
-lane_boot "$OUT" "$TIMEOUT" "$APPEND" \
-    -fsdev "local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap" \
-    -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
-    -fsdev "local,id=payload,path=$PAYLOAD,security_model=none,readonly=on" \
-    -device virtio-9p-pci,fsdev=payload,mount_tag=payload
+# SELinux as the major LSM instead of AppArmor (Debian's CONFIG_LSM without apparmor),
+# permissive: systemd boots with no policy (it finds none under /etc/selinux and goes on
+# when not enforcing) and the checks load the lane's.
+SELINUX_APPEND="lsm=landlock,lockdown,yama,integrity,selinux,bpf selinux=1 enforcing=0"
+FAILED_TOTAL=0
 
-lane_guest_summary "$OUT"
-boot="$(sed -n 's/^guest: the checks start \([0-9.]*\) s after the kernel.*/\1/p' "$OUT/guest.log" | head -1)"
-log "guest: $LANE_SUMMARY (boot to the first check ${boot:-?}s, boot to power-off ${LANE_BOOT_SECONDS}s, whole lane $((SECONDS - START))s)"
-for group in $GROUPS_WANTED; do
-    line="$(grep -E "^$group: [0-9]+ passed, [0-9]+ failed$" "$OUT/guest.log" | tail -1 || true)"
-    log "  ${line:-$group: no summary}"
-done
-[[ $LANE_FAILED -eq 0 ]] || die "$LANE_FAILED guest check(s) failed; see above and $OUT/guest.log"
+# boot NAME GROUPS EXTRA-APPEND: one guest running GROUPS; its report in $WORK/NAME.
+boot() {
+    local name="$1" groups="$2" extra="$3"
+    local out="$WORK/$name"
+    printf 'OCIRUN_LANE_GROUPS="%s"\n' "$groups" >"$PAYLOAD/lane.env"
+    log "booting $KVER with systemd (TCG, 2 vCPUs, 1 GiB; timeout ${TIMEOUT}s); groups: $groups; so far $((SECONDS - START))s"
+    # security_model=passthrough with readonly=on: the guest sees the host's owners and
+    # modes as they are and can change nothing. multidevs=remap: / spans several host
+    # filesystems, whose inode numbers would otherwise collide in the guest.
+    lane_boot "$out" "$TIMEOUT" "$APPEND${extra:+ $extra}" \
+        -fsdev "local,id=hostroot,path=/,security_model=passthrough,readonly=on,multidevs=remap" \
+        -device virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot \
+        -fsdev "local,id=payload,path=$PAYLOAD,security_model=none,readonly=on" \
+        -device virtio-9p-pci,fsdev=payload,mount_tag=payload
+
+    lane_guest_summary "$out"
+    local started
+    started="$(sed -n 's/^guest: the checks start \([0-9.]*\) s after the kernel.*/\1/p' "$out/guest.log" | head -1)"
+    log "guest ($name): $LANE_SUMMARY (boot to the first check ${started:-?}s, boot to power-off ${LANE_BOOT_SECONDS}s)"
+    local group line
+    for group in $groups; do
+        line="$(grep -E "^$group: [0-9]+ passed, [0-9]+ failed$" "$out/guest.log" | tail -1 || true)"
+        log "  ${line:-$group: no summary}"
+    done
+    [[ $LANE_FAILED -eq 0 ]] || log "$LANE_FAILED guest check(s) failed in the $name boot; see above and $out/guest.log"
+    FAILED_TOTAL=$((FAILED_TOTAL + LANE_FAILED))
+}
+
+[[ -z $BOOT_APPARMOR ]] || boot out "$BOOT_APPARMOR" ""
+[[ -z $BOOT_SELINUX ]] || boot out-selinux "$BOOT_SELINUX" "$SELINUX_APPEND"
+log "whole lane $((SECONDS - START))s"
+[[ $FAILED_TOTAL -eq 0 ]] || die "$FAILED_TOTAL guest check(s) failed"
