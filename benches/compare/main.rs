@@ -32,6 +32,7 @@
 //! it is removed (`delete --force` first) at the end, on error and on Ctrl-C.
 
 mod cgroup_setup;
+mod read_only_binary;
 
 use serde_json::{json, Value};
 use std::fmt::Write as _;
@@ -752,11 +753,19 @@ struct Bench {
 }
 
 /// Everything measured, for the report.
+struct SequentialRuns {
+    runs: Vec<[Series; 2]>,
+    floor: Series,
+    /// ocirun's `default` run from a binary on a read-only mount: no re-exec.
+    read_only: Series,
+}
+
 struct Results {
     configs: Vec<(&'static str, &'static str)>,
     /// Per configuration, per runtime.
     run: Vec<[Series; 2]>,
     floor: Series,
+    read_only: Series,
     /// create, start, wait, delete, cycle; per runtime.
     cycle: [[Series; 5]; 2],
     exec: [Series; 2],
@@ -937,20 +946,55 @@ impl Bench {
     /// slowed by what ran just before it (cgroup v1 migrations wait for RCU grace periods,
     /// which a previous container's teardown keeps busy), so a fixed order would charge
     /// one configuration with its predecessor's cost.
-    fn sequential_runs(&self, configs: &[Config]) -> Result<(Vec<[Series; 2]>, Series), String> {
+    /// `run` per configuration and runtime, the kernel floor, and ocirun's `default` run
+    /// from a read-only copy of its binary (no CVE-2019-5736 re-exec), shuffled together.
+    fn sequential_runs(&self, configs: &[Config]) -> Result<SequentialRuns, String> {
         let mut runs = vec![[Series::default(), Series::default()]; configs.len()];
         let mut floor = Series::default();
+        let mut read_only = Series::default();
+        let read_only_binary = read_only_binary::ReadOnlyBinary::new(
+            &self.runtimes[0].bin,
+            &self.dir.join("read-only-binary"),
+        );
+        if let Err(e) = &read_only_binary {
+            self.note(format!("no read-only copy of the binary: {e}"));
+        }
         let root_arg = format!("--root={}", self.rootfs.display());
         let total = self.opts.warmup + self.opts.iterations;
         let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
-        // configs.len() stands for the floor.
-        let mut order: Vec<usize> = (0..=configs.len()).collect();
+        // configs.len() stands for the floor, configs.len() + 1 for the read-only binary.
+        let mut order: Vec<usize> = (0..=configs.len() + 1).collect();
         for it in 0..total {
             check_interrupted()?;
             progress("run true + floor", it, total);
             let keep = it >= self.opts.warmup;
             rng.shuffle(&mut order);
             for &c in &order {
+                if c == configs.len() + 1 {
+                    let Ok(copy) = &read_only_binary else {
+                        continue;
+                    };
+                    let id = self.id("run");
+                    let mut cmd = Command::new(&copy.bin);
+                    cmd.arg("--root").arg(&self.runtimes[0].root).args([
+                        "run",
+                        "--bundle",
+                        Self::bundle_arg(&configs[0].bundle),
+                        &id,
+                    ]);
+                    let o = self.exec(cmd);
+                    if let Some(error) = &o.error {
+                        self.note(format!(
+                            "ocirun run (read-only binary){}: {error}",
+                            warm_up(keep)
+                        ));
+                        self.force_delete(&self.runtimes[0], &id);
+                    }
+                    if keep {
+                        read_only.record(&o);
+                    }
+                    continue;
+                }
                 let Some(config) = configs.get(c) else {
                     let mut unshare = Command::new("unshare");
                     unshare.args(["-mpfiun", "--mount-proc", &root_arg, "/bin/true"]);
@@ -986,7 +1030,11 @@ impl Bench {
                 }
             }
         }
-        Ok((runs, floor))
+        Ok(SequentialRuns {
+            runs,
+            floor,
+            read_only,
+        })
     }
 
     /// Section 2: create, start, wait for the init (we are its subreaper), delete.
@@ -1270,7 +1318,11 @@ impl Bench {
         );
         let configs = self.setup()?;
         eprintln!("[1/5] run true per configuration, and the kernel floor");
-        let (run, floor) = self.sequential_runs(&configs)?;
+        let SequentialRuns {
+            runs: run,
+            floor,
+            read_only,
+        } = self.sequential_runs(&configs)?;
         reap_strays();
         eprintln!("[2/5] create, start, wait, delete");
         let cycle = self.cycles(&configs[0].bundle)?;
@@ -1286,6 +1338,7 @@ impl Bench {
             configs: configs.iter().map(|c| (c.name, c.what)).collect(),
             run,
             floor,
+            read_only,
             cycle,
             exec,
             parallel,
@@ -1629,10 +1682,24 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
             failures(o, rc),
         ]);
     }
+    if !r.read_only.ms.is_empty() || r.read_only.failures > 0 {
+        t.row(vec![
+            "default, binary on a read-only mount".to_string(),
+            r.read_only.cell(),
+            delta(&r.read_only, &base[0]),
+            "—".into(),
+            "—".into(),
+            "—".into(),
+            r.read_only.failures.to_string(),
+        ]);
+    }
     let mut what = String::from(
         "`run /bin/true` per configuration, median (min–max) ms; Δ = median minus `default`'s. \
          All in the same iterations as the rows above, in an order shuffled per iteration \
-         (each configuration: ocirun then runc).",
+         (each configuration: ocirun then runc). The last row is ocirun's `default` run \
+         from a copy of its binary under a read-only bind mount, which needs no re-exec \
+         against CVE-2019-5736 (docs/security.md): minus its Δ is what that protection \
+         costs.",
     );
     what.push('\n');
     for (name, desc) in &r.configs {
