@@ -381,10 +381,14 @@ impl Creation<'_> {
         // The init builds its rootfs before it reads Begin: if it died meanwhile, the send
         // fails, and what it said before dying (if anything) is still to be read.
         let send_begin = || {
-            channel.send(&begin).map_err(|error| match channel.receive() {
-                Ok(Message::Failed(text)) => Error::new(text).wrap("the container's init failed"),
-                _ => error.wrap("the container's init failed"),
-            })
+            channel
+                .send(&begin)
+                .map_err(|error| match channel.receive() {
+                    Ok(Message::Failed(text)) => {
+                        Error::new(text).wrap("the container's init failed")
+                    }
+                    _ => error.wrap("the container's init failed"),
+                })
         };
         if self.namespaces.new_cgroup {
             join()?;
