@@ -179,7 +179,7 @@ fn set_up(plan: &InitPlan, channel: &Channel) -> Result<Prepared> {
         .is_some_and(|flag| flag.contains(nix::mount::MsFlags::MS_SHARED));
     // The host's null device, before the container's /dev (which the bundle may have
     // made anything) replaces it: masking binds this one.
-    let mut null_device = rootfs::NullDevice::open_host(spec)?;
+    let mut null_device = rootfs::NullDevice::open_host(spec, plan.rootfs)?;
     rootfs::enter(plan.rootfs, plan.no_pivot, shared_root)?;
     let process = spec
         .process()

@@ -350,13 +350,23 @@ pub struct NullDevice {
 
 impl NullDevice {
     /// Clones the host's /dev/null (checked to be the null device 1:3) once per masked
-    /// path of `spec`.
-    pub fn open_host(spec: &Spec) -> Result<NullDevice> {
+    /// path of `spec` that is a file in `rootfs` (its mounts made): a missing path is not
+    /// masked and a directory gets a tmpfs. Only a count: masking itself opens each
+    /// target again, and a file that appears meanwhile finds no clone left, an error.
+    pub fn open_host(spec: &Spec, rootfs: &Path) -> Result<NullDevice> {
         let count = spec
             .linux()
             .as_ref()
             .and_then(|l| l.masked_paths().as_ref())
-            .map_or(0, Vec::len);
+            .map_or(0, |paths| {
+                paths
+                    .iter()
+                    .filter(|path| {
+                        let inside = rootfs.join(path.trim_start_matches('/'));
+                        std::fs::symlink_metadata(inside).is_ok_and(|m| !m.is_dir())
+                    })
+                    .count()
+            });
         let mut clones = Vec::with_capacity(count);
         for _ in 0..count {
             let clone = mount_api::clone_tree(
