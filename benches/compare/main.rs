@@ -353,18 +353,9 @@ fn first_line(file: &mut File) -> String {
 /// Runs `cmd` (stdin and stdout /dev/null, stderr kept for the error message), timing
 /// spawn → wait4. `scratch` is a directory for the stderr file.
 fn execute(mut cmd: Command, scratch: &Path, timeout: Duration) -> Outcome {
-    let mut stderr = match scratch_file(scratch) {
-        Ok(f) => f,
-        Err(e) => {
-            return Outcome {
-                wall: Duration::ZERO,
-                maxrss_kb: 0,
-                error: Some(format!("stderr file: {e}")),
-            }
-        }
-    };
-    let child_stderr = match stderr.try_clone() {
-        Ok(f) => f,
+    let files = scratch_file(scratch).and_then(|f| Ok((f.try_clone()?, f)));
+    let (mut stderr, child_stderr) = match files {
+        Ok((ours, theirs)) => (ours, theirs),
         Err(e) => {
             return Outcome {
                 wall: Duration::ZERO,

@@ -22,19 +22,10 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-while read -r m; do
-    insmod "/modules/$m.ko" || echo "init: insmod $m failed" >&2
-done </modules/order
-
-out=
-for _ in $(seq 1 100); do
-    for p in /sys/class/virtio-ports/*; do
-        [ "$(cat "$p/name" 2>/dev/null)" = ocirun.out ] && [ -c "/dev/${p##*/}" ] && out="/dev/${p##*/}"
-    done
-    [ -n "$out" ] && break
-    sleep 0.05
-done
-[ -n "$out" ] || { echo "init: no virtio port ocirun.out" >&2; out=/dev/console; }
+# shellcheck source=tests/v2-lane/init-lib.sh
+. /init-lib.sh
+load_modules
+find_output_port
 
 give_up() {
     echo "init: $*" >"$out"

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # ocirun's systemd cgroup driver checks, run by /bin/sh (dash) as the unit
 # ocirun-systemd-lane.service inside the systemd lane's guest (see tests/systemd-lane/run.sh):
 # PID 1 is systemd 252, the kernel has no v1 hierarchies (cgroup_no_v1=all) and systemd
@@ -123,18 +124,9 @@ run_bg() {
 }
 err_of() { head -c 300 "$WORK/$1/err" | tr '\n' ' '; }
 
-status_of() { oci state "$1" 2>/dev/null | jq -r .status; }
-pid_of() { oci state "$1" 2>/dev/null | jq -r .pid; }
-# wait_for ID STATUS: up to 10 s.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        [ "$(status_of "$1")" = "$2" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+# status_of, pid_of, wait_for
+# shellcheck source=tests/v2-lane/guest-lib.sh
+. "$(dirname "$0")/guest-lib.sh"
 # scrub ID [UNIT]: whatever a check left, removed, so the next check starts clean.
 scrub() {
     oci delete --force "$1" >/dev/null 2>&1

@@ -85,16 +85,13 @@ lane_build_initramfs "$LANE/guest-init.sh" "$WORK/initramfs" "$LANE_INITRD" \
 # --- the payload, a second read-only 9p share: ocirun, the checks, their settings -------
 # (The host root share has them too, but a stripped copy is quicker to read over 9p under
 # emulation, and OCIRUN_BIN may be anywhere.)
-OCIRUN_BIN="${OCIRUN_BIN:-$TARGET/debug/ocirun}"
-if [[ ! -x $OCIRUN_BIN ]]; then
-    log "building $OCIRUN_BIN"
-    (cd "$REPO" && cargo build --bin ocirun) || die "cargo build failed"
-fi
+OCIRUN_BIN="$(lane_ocirun_bin)"
 PAYLOAD="$WORK/payload"
 rm -rf "$PAYLOAD"
 mkdir -p "$PAYLOAD"
 strip -o "$PAYLOAD/ocirun" "$OCIRUN_BIN"
 cp "$LANE/guest-test.sh" "$PAYLOAD/guest-test.sh"
+cp "$REPO/tests/v2-lane/guest-lib.sh" "$PAYLOAD/guest-lib.sh"
 # The SELinux policy, compiled here (the guest would take far longer under emulation).
 # Without secilc the guest's first selinux check fails and says why.
 if [[ -n $BOOT_SELINUX ]]; then

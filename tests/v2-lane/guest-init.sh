@@ -10,7 +10,7 @@
 B=/bin/busybox
 if [ ! -e /.stage2 ]; then
     $B mount -t tmpfs -o mode=0755 tmpfs /newroot
-    for d in bin modules init; do $B cp -a /$d /newroot/; done
+    for d in bin modules init init-lib.sh; do $B cp -a /$d /newroot/; done
     $B mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/tmp /newroot/run
     $B touch /newroot/.stage2
     exec $B switch_root /newroot /init
@@ -33,19 +33,10 @@ mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup
 for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
     echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control || echo "init: cannot enable $c" >&2
 done
-while read -r m; do
-    insmod "/modules/$m.ko" || echo "init: insmod $m failed" >&2
-done </modules/order
-
-out=
-for i in $(seq 1 100); do
-    for p in /sys/class/virtio-ports/*; do
-        [ "$(cat "$p/name" 2>/dev/null)" = ocirun.out ] && [ -c "/dev/${p##*/}" ] && out="/dev/${p##*/}"
-    done
-    [ -n "$out" ] && break
-    sleep 0.05
-done
-[ -n "$out" ] || { echo "init: no virtio port ocirun.out" >&2; out=/dev/console; }
+# shellcheck source=tests/v2-lane/init-lib.sh
+. /init-lib.sh
+load_modules
+find_output_port
 
 mkdir -p /payload
 if mount -t 9p -o trans=virtio,version=9p2000.L,ro payload /payload; then

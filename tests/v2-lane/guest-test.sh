@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # ocirun's pure cgroup v2 checks, run by busybox sh inside the v2 lane's guest (see
 # tests/v2-lane/run.sh): the guest's kernel has no v1 hierarchies (cgroup_no_v1=all),
 # cgroup2 is mounted at /sys/fs/cgroup and its root delegates every controller.
@@ -62,19 +63,9 @@ run_bg() {
     fi
 }
 
-status_of() { oci state "$1" 2>/dev/null | jq -r .status; }
-pid_of() { oci state "$1" 2>/dev/null | jq -r .pid; }
-
-# wait_for ID STATUS: up to 10 s.
-wait_for() {
-    i=0
-    while [ $i -lt 100 ]; do
-        [ "$(status_of "$1")" = "$2" ] && return 0
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
+# status_of, pid_of, wait_for
+# shellcheck source=tests/v2-lane/guest-lib.sh
+. "$(dirname "$0")/guest-lib.sh"
 
 # gone ID: delete --force, then the cgroup directory must be gone.
 gone() {

@@ -137,11 +137,23 @@ lane_build_initramfs() {
     cp /bin/busybox "$dir/bin/busybox"
     cp "$init_script" "$dir/init"
     chmod 755 "$dir/init"
+    cp "$(dirname "${BASH_SOURCE[0]}")/init-lib.sh" "$dir/init-lib.sh"
     for m in "${order[@]}"; do
         cp "${by_name[$m]}" "$dir/modules/$m.ko"
         echo "$m" >>"$dir/modules/order"
     done
     (cd "$dir" && find . | cpio -o -H newc --quiet) >"$cpio_file"
+}
+
+# lane_ocirun_bin: the ocirun binary the lane tests (OCIRUN_BIN, or the debug build,
+# built if missing), printed.
+lane_ocirun_bin() {
+    local bin="${OCIRUN_BIN:-$TARGET/debug/ocirun}"
+    if [[ ! -x $bin ]]; then
+        log "building $bin"
+        (cd "$REPO" && cargo build --bin ocirun >&2) || die "cargo build failed"
+    fi
+    echo "$bin"
 }
 
 # lane_boot OUT TIMEOUT APPEND [QEMU-ARG...]: boots VMLINUZ with the initramfs LANE_INITRD,

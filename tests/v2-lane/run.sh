@@ -44,11 +44,7 @@ rm -f "$DISK"
 truncate -s 64M "$DISK"
 
 # --- the payload, shared read-only over 9p: ocirun, jq, their libraries, the tests -------
-OCIRUN_BIN="${OCIRUN_BIN:-$TARGET/debug/ocirun}"
-if [[ ! -x $OCIRUN_BIN ]]; then
-    log "building $OCIRUN_BIN"
-    (cd "$REPO" && cargo build --bin ocirun) || die "cargo build failed"
-fi
+OCIRUN_BIN="$(lane_ocirun_bin)"
 PAYLOAD="$CACHE/payload"
 rm -rf "$PAYLOAD"
 mkdir -p "$PAYLOAD/root/usr/local/bin"
@@ -62,6 +58,7 @@ for bin in "$OCIRUN_BIN" "$(command -v jq)"; do
     done
 done
 cp "$LANE/guest-test.sh" "$PAYLOAD/guest-test.sh"
+cp "$REPO/tests/v2-lane/guest-lib.sh" "$PAYLOAD/guest-lib.sh"
 
 # --- boot ------------------------------------------------------------------------------
 OUT="$CACHE/out"
