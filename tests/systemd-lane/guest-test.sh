@@ -403,6 +403,59 @@ fi
 # ----------------------------------------------------------------------------------------
 # AppArmor: Debian's kernel enables it by default (the host here has no LSM at all), and
 # the host's apparmor_parser (package apparmor) loads a profile of ours.
+# ----------------------------------------------------------------------------------------
+# The driver on a hybrid host (its own boot: systemd.unified_cgroup_hierarchy=0): systemd
+# makes the scope in name=systemd, cgroup2 and the v1 controllers it manages; ocirun
+# makes the same path in the other v1 hierarchies, and removes only those.
+if wanted hybrid; then
+    begin_group hybrid
+    V1=/sys/fs/cgroup
+    if [ "$(stat -f -c %T $V1/unified 2>/dev/null)" = cgroup2fs ] && [ -f $V1/memory/memory.limit_in_bytes ]; then
+        pass "hybrid layout: v1 controllers and cgroup2 at /sys/fs/cgroup/unified"
+    else
+        fail "hybrid layout: v1 controllers and cgroup2 at /sys/fs/cgroup/unified" "$(ls $V1 2>&1 | tr '\n' ' ')"
+    fi
+    H1=system.slice/ocirun-lane-h1.scope
+    limits='.linux.resources.memory = {"limit": 67108864} | .linux.resources.pids = {"limit": 32}'
+    bundle h1 '["sh", "-c", "cat /proc/self/cgroup; sleep 100"]' "$(cgpath system.slice:ocirun-lane:h1) | $limits"
+    run_bg h1
+    if [ "$RC" = 0 ]; then
+        pid=$(pid_of h1)
+        cg=$(cat "/proc/$pid/cgroup" 2>/dev/null)
+        for line in "0::/$H1" ":memory:/$H1" ":pids:/$H1" ":freezer:/$H1" "name=systemd:/$H1"; do
+            case "$cg" in
+            *"$line"*) pass "the init is in $line" ;;
+            *) fail "the init is in $line" "$(echo "$cg" | tr '\n' ' ')" ;;
+            esac
+        done
+        check "memory.limit_in_bytes (v1, in systemd's scope)" "$(cat $V1/memory/$H1/memory.limit_in_bytes 2>&1)" 67108864
+        check "pids.max (v1)" "$(cat $V1/pids/$H1/pids.max 2>&1)" 32
+        check "systemctl: active, MemoryMax 64M" \
+            "$(unit_prop ocirun-lane-h1.scope ActiveState) $(unit_prop ocirun-lane-h1.scope MemoryMax)" "active 67108864"
+        if oci pause h1 >/dev/null 2>&1 && [ "$(status_of h1)" = paused ] && [ "$(cat $V1/freezer/$H1/freezer.state)" = FROZEN ] &&
+            oci resume h1 >/dev/null 2>&1 && [ "$(status_of h1)" = running ]; then
+            pass "pause/resume through the v1 freezer"
+        else
+            fail "pause/resume through the v1 freezer" "state $(status_of h1), freezer $(cat $V1/freezer/$H1/freezer.state 2>&1)"
+        fi
+        oci delete --force h1 >/dev/null 2>"$WORK/h1/err"
+        left=""
+        for _ in $(seq 1 30); do
+            left=""
+            for h in $V1/*/; do
+                [ -d "$h$H1" ] && left="$left $h$H1"
+            done
+            [ -z "$left" ] && [ -z "$(units_like ocirun-lane-h1.scope)" ] && break
+            sleep 0.1
+        done
+        check "delete --force: no unit and no directory in any hierarchy" "$left$(units_like ocirun-lane-h1.scope)" ""
+    else
+        fail "run -d on a hybrid host" "$(err_of h1)"
+    fi
+    check "no container left behind" "$(oci list -q 2>/dev/null | tr '\n' ' ')" ""
+    end_group
+fi
+
 if wanted apparmor; then
     begin_group apparmor
     if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then

@@ -56,15 +56,18 @@ groups_asked="${1:-${OCIRUN_SYSTEMD_LANE_GROUPS:-all}}"
 # what those rely on); the SELinux boot runs only its own group, which checks its own.
 BOOT_APPARMOR=""
 BOOT_SELINUX=""
+BOOT_HYBRID=""
 case "$groups_asked" in
 all)
     BOOT_APPARMOR="preconditions driver apparmor"
     BOOT_SELINUX="selinux"
+    BOOT_HYBRID="hybrid"
     ;;
 preconditions) BOOT_APPARMOR="preconditions" ;;
 driver | apparmor) BOOT_APPARMOR="preconditions $groups_asked" ;;
 selinux) BOOT_SELINUX="selinux" ;;
-*) die "unknown group '$groups_asked': all, preconditions, driver, apparmor or selinux" ;;
+hybrid) BOOT_HYBRID="hybrid" ;;
+*) die "unknown group '$groups_asked': all, preconditions, driver, apparmor, selinux or hybrid" ;;
 esac
 
 lane_check_host
@@ -107,8 +110,11 @@ fi
 # systemd.unit: the boot's only goal is the lane's target (its service and dbus), not
 # the host's default.target. show_status=0: no per-unit status lines on the console.
 APPEND="console=ttyS0 panic=-1 rdinit=/init quiet"
-APPEND+=" cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
 APPEND+=" systemd.unit=ocirun-systemd-lane.target systemd.show_status=0"
+V2_APPEND="cgroup_no_v1=all systemd.unified_cgroup_hierarchy=1"
+# systemd's hybrid layout, as on this project's own host: v1 controllers under
+# /sys/fs/cgroup/<controller>, cgroup2 at /sys/fs/cgroup/unified.
+HYBRID_APPEND="systemd.unified_cgroup_hierarchy=0 systemd.legacy_systemd_cgroup_controller=0"
 # SELinux as the major LSM instead of AppArmor (Debian's CONFIG_LSM without apparmor),
 # permissive: systemd boots with no policy (it finds none under /etc/selinux and goes on
 # when not enforcing) and the checks load the lane's.
@@ -143,7 +149,8 @@ boot() {
     FAILED_TOTAL=$((FAILED_TOTAL + LANE_FAILED))
 }
 
-[[ -z $BOOT_APPARMOR ]] || boot out "$BOOT_APPARMOR" ""
-[[ -z $BOOT_SELINUX ]] || boot out-selinux "$BOOT_SELINUX" "$SELINUX_APPEND"
+[[ -z $BOOT_APPARMOR ]] || boot out "$BOOT_APPARMOR" "$V2_APPEND"
+[[ -z $BOOT_SELINUX ]] || boot out-selinux "$BOOT_SELINUX" "$V2_APPEND $SELINUX_APPEND"
+[[ -z $BOOT_HYBRID ]] || boot out-hybrid "$BOOT_HYBRID" "$HYBRID_APPEND"
 log "whole lane $((SECONDS - START))s"
 [[ $FAILED_TOTAL -eq 0 ]] || die "$FAILED_TOTAL guest check(s) failed"
