@@ -255,6 +255,7 @@ if wanted driver; then
     bundle c1 '["sleep", "100"]' "$(cgpath system.slice:ocirun-lane:c1) | $LIMITS"
     LIFE="create: the init is born in the scope
 start: systemctl is-active ocirun-lane-c1.scope
+exec: the exec'd process is in the scope
 memory.limit 64M: memory.max
 memory.limit 64M: MemoryMax
 pids.limit 32: pids.max
@@ -270,6 +271,7 @@ kill + delete: no unit and no cgroup left"
         else
             fail "start: systemctl is-active ocirun-lane-c1.scope" "start: $(err_of c1)"
         fi
+        check "exec: the exec'd process is in the scope" "$(oci exec c1 cat /proc/self/cgroup 2>&1)" "0::/$C1"
         check "memory.limit 64M: memory.max" "$(cgfile $C1/memory.max)" 67108864
         check "memory.limit 64M: MemoryMax" "$(unit_prop ocirun-lane-c1.scope MemoryMax)" 67108864
         check "pids.limit 32: pids.max" "$(cgfile $C1/pids.max)" 32
