@@ -120,7 +120,6 @@ pub fn create_serving_terminal(
         runtime_executable: proc::executable_identity("self"),
         process: serde_json::to_value(process).ok(),
         seccomp: seccomp_config.and_then(|s| serde_json::to_value(s).ok()),
-        cgroup_dirs: placement.directories(),
         cgroups: Some(placement.clone()),
         poststart_hooks: hooks
             .and_then(|h| h.poststart().clone())

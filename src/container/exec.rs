@@ -9,12 +9,12 @@ use super::observe::current_status;
 use super::state::{store_error, ContainerState};
 use crate::bail;
 use crate::error::{Context, Error, Result};
+use crate::executors::cgroups::Placement;
 use crate::executors::exec_process::{self, ExecPlan};
 use crate::executors::lsm;
 use crate::executors::seccomp::Filter;
 use crate::executors::spawn::{clone_into_cgroup, Forked};
 use nix::sched::CloneFlags;
-use nix::sys::statfs::{statfs, CGROUP2_SUPER_MAGIC};
 use nix::sys::wait::waitpid;
 use oci_spec::runtime::Process;
 use ocirun_state_machine::{StateRoot, Status};
@@ -94,8 +94,9 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
         }
         (None, false) => (None, None),
     };
-    let (v1_cgroups, unified) = split_cgroups(&facts.cgroup_dirs);
-    let unified = match unified {
+    let placement = facts.cgroups.as_ref();
+    let v1_cgroups = placement.map(Placement::v1_dirs).unwrap_or_default();
+    let unified = match placement.and_then(Placement::unified_dir) {
         Some(dir) => Some(OwnedFd::from(
             std::fs::File::open(&dir)
                 .with_context(|| format!("opening cgroup {}", dir.display()))?,
@@ -119,10 +120,9 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
             keep.extend(console_fd);
             keep.extend(crate::logging::log_fd());
             keep.extend(seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
-            let v1: Vec<PathBuf> = v1_cgroups;
             let plan = ExecPlan {
                 process: &process,
-                v1_cgroups: &v1,
+                v1_cgroups: &v1_cgroups,
                 namespaces,
                 console: console_fd,
                 preserve_fds: request.preserve_fds,
@@ -138,11 +138,8 @@ pub fn exec(root: &StateRoot, id: &str, request: &ExecRequest) -> Result<i32> {
     drop(console);
     drop(seccomp_listener);
     drop(handle);
-    if !born_in_unified {
-        if let Some(dir) = facts.cgroup_dirs.iter().find(|d| is_cgroup2(d)) {
-            std::fs::write(dir.join("cgroup.procs"), pid.to_string())
-                .with_context(|| format!("joining cgroup {}", dir.display()))?;
-        }
+    if let (false, Some(placement)) = (born_in_unified, placement) {
+        placement.join(pid.as_raw(), false, true)?;
     }
     let signals = if request.detach {
         None
@@ -257,16 +254,6 @@ fn compile_seccomp(root: &StateRoot, facts: &RuntimeFacts) -> Result<Option<Filt
 }
 
 /// The container's cgroup directories: the v1 ones, and the cgroup2 one.
-fn split_cgroups(dirs: &[PathBuf]) -> (Vec<PathBuf>, Option<PathBuf>) {
-    let (unified, v1): (Vec<PathBuf>, Vec<PathBuf>) =
-        dirs.iter().cloned().partition(|d| is_cgroup2(d));
-    (v1, unified.into_iter().next())
-}
-
-fn is_cgroup2(dir: &std::path::Path) -> bool {
-    statfs(dir).is_ok_and(|s| s.filesystem_type() == CGROUP2_SUPER_MAGIC)
-}
-
 /// The init's namespaces that differ from ours, in the order a process must enter them.
 fn container_namespaces(init: i32) -> Result<Vec<(CloneFlags, OwnedFd)>> {
     const ORDER: [(&str, CloneFlags); 7] = [

@@ -4,7 +4,6 @@
 use crate::executors::cgroups::Placement;
 use oci_spec::runtime::Hook;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct RuntimeFacts {
@@ -13,16 +12,13 @@ pub struct RuntimeFacts {
     /// replaces the file, not the inode the init runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub runtime_executable: Option<(u64, u64)>,
-    /// The container's cgroup directory in each hierarchy.
-    #[serde(default)]
-    pub cgroup_dirs: Vec<PathBuf>,
     /// The container's process config, the base of every `exec` (config.json may change
     /// after create, which must not matter).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub process: Option<serde_json::Value>,
-    /// Which hierarchy (and so which controllers) each of those directories belongs to:
-    /// what `update`, `pause`, `resume` and `ps` work on. Absent in journals written before
-    /// resources were applied.
+    /// The container's cgroup: its directory in each hierarchy, and which hierarchy (so
+    /// which controllers) each belongs to; what `exec`, `update`, `pause`, `resume`,
+    /// `kill --all` and `ps` work on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cgroups: Option<Placement>,
     /// The container's `linux.seccomp`: `exec` applies it to every process it adds, as

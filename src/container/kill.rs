@@ -5,8 +5,7 @@ use super::facts::RuntimeFacts;
 use super::observe::current_status;
 use super::state::store_error;
 use crate::error::{Context, Result};
-use crate::executors::cgroups::placement::read_pids;
-use crate::executors::cgroups::Freezer;
+use crate::executors::cgroups::{Freezer, Placement};
 use crate::fault;
 use crate::util::proc;
 use ocirun_state_machine::{plan, Operation, StateRoot, Status, StoreError};
@@ -79,11 +78,7 @@ fn signal_cgroup(facts: &RuntimeFacts, signal: i32, paused: bool) -> Result<()> 
             tracing::warn!("kill --all: {e}; signalling without freezing");
         }
     }
-    let pids = facts
-        .cgroup_dirs
-        .iter()
-        .find_map(|dir| read_pids(dir).ok())
-        .unwrap_or_default();
+    let pids = placement.map(Placement::pids).unwrap_or_default();
     for member in pids {
         let _ = proc::send_signal(member, signal);
     }

@@ -99,21 +99,9 @@ impl Placement {
         }
     }
 
-    /// The container's directory in each hierarchy.
-    pub fn directories(&self) -> Vec<PathBuf> {
-        self.dirs.clone()
-    }
-
     /// The hierarchies with the container's directory in each.
     fn each(&self) -> impl Iterator<Item = (&Hierarchy, &PathBuf)> {
         self.hierarchies.all.iter().zip(&self.dirs)
-    }
-
-    /// The container's cgroup as its hierarchy names it (`/a/b` for
-    /// `/sys/fs/cgroup/memory/a/b`).
-    pub fn path_in(&self, hierarchy: &Hierarchy) -> Option<PathBuf> {
-        let dir = self.each().find(|(h, _)| *h == hierarchy)?.1;
-        Some(Path::new("/").join(dir.strip_prefix(&hierarchy.mount_point).ok()?))
     }
 
     /// Creates the missing directories, calling `before_mkdir` for each one (to journal
@@ -184,6 +172,14 @@ impl Placement {
             .map(|(_, dir)| dir.clone())
     }
 
+    /// The container's directories in the v1 hierarchies.
+    pub fn v1_dirs(&self) -> Vec<PathBuf> {
+        self.each()
+            .filter(|(h, _)| !h.unified)
+            .map(|(_, dir)| dir.clone())
+            .collect()
+    }
+
     /// The container's directory in the cgroup2 hierarchy.
     pub fn unified_dir(&self) -> Option<PathBuf> {
         self.each()
@@ -227,7 +223,7 @@ impl Placement {
 
     /// The pids in the container's cgroup (from the first hierarchy that answers).
     pub fn pids(&self) -> Vec<i32> {
-        self.directories()
+        self.dirs
             .iter()
             .find_map(|d| read_pids(d).ok())
             .unwrap_or_default()
@@ -430,14 +426,10 @@ mod tests {
             all: vec![hierarchy("/sys/fs/cgroup/memory", &["memory"], "/outer")],
         };
         let own = "4:memory:/outer/runtime\n";
-        let placement = Placement::resolve(None, "abc", hierarchies.clone(), own);
+        let placement = Placement::resolve(None, "abc", hierarchies, own);
         assert_eq!(
             placement.dirs,
             [PathBuf::from("/sys/fs/cgroup/memory/runtime/abc")]
-        );
-        assert_eq!(
-            placement.path_in(&hierarchies.all[0]),
-            Some(PathBuf::from("/runtime/abc"))
         );
     }
 }
