@@ -218,19 +218,27 @@ impl Creation<'_> {
             .map_err(store_error)?;
         fault::point("create:after-init-recorded");
         if let Some(scope) = &self.placement.systemd {
+            let unit = Resource::SystemdUnit {
+                name: scope.unit.clone(),
+            };
             handle
                 .record(Record::Acquired {
-                    resource: Resource::SystemdUnit {
-                        name: scope.unit.clone(),
-                    },
+                    resource: unit.clone(),
                 })
                 .map_err(store_error)?;
-            systemd::driver::start_scope(
+            let started = systemd::driver::start_scope(
                 self.placement,
                 handle.id(),
                 pid.as_raw(),
                 self.resources(),
-            )?;
+            );
+            if let Err(systemd::driver::ScopeError::Taken(_)) = &started {
+                // Not ours: the cleanup must leave it alone.
+                handle
+                    .record(Record::Released { resource: unit })
+                    .map_err(store_error)?;
+            }
+            started?;
         }
         self.make_cgroups(handle, |_| true)?;
         // Before the init joins them (it waits for our Begin), so every limit holds

@@ -379,6 +379,25 @@ kill + delete: no unit and no cgroup left"
     fi
     scrub c3 ocirun-lane-c3.scope
 
+    # --- a taken unit name: refused, and the owner keeps its scope ----------------------
+    bundle d1 '["sleep", "100"]' "$(cgpath system.slice:ocirun-lane:dup)"
+    bundle d2 '["sleep", "100"]' "$(cgpath system.slice:ocirun-lane:dup)"
+    run_bg d1
+    if [ "$RC" = 0 ]; then
+        run_bg d2
+        rc2=$RC
+        got="$rc2 $(err_of d2)| d1 $(status_of d1) $(systemctl is-active ocirun-lane-dup.scope) | d2 $(status_of d2)"
+        case "$got" in
+        "1 ocirun: "*"systemd unit ocirun-lane-dup.scope already exists"*"| d1 running active | d2 ")
+            pass "a second container on a taken unit fails with one line; the first keeps its scope" ;;
+        *) fail "a second container on a taken unit fails with one line; the first keeps its scope" "$got" ;;
+        esac
+    else
+        fail "a second container on a taken unit fails with one line; the first keeps its scope" "run -d d1: $(err_of d1)"
+    fi
+    scrub d2
+    scrub d1 ocirun-lane-dup.scope
+
     # --- an idle systemd answers every connection ---------------------------------------
     # systemd 252 left a call that arrived with BEGIN unread until something else woke it:
     # on an idle systemd a run then waited for the D-Bus timeout (about one connection in

@@ -41,6 +41,21 @@ pub fn placement(
     ))
 }
 
+/// How starting the scope failed: `Taken` when a unit of that name already existed (it is
+/// someone else's, and must not be stopped by our cleanup), `Failed` otherwise.
+pub enum ScopeError {
+    Taken(Error),
+    Failed(Error),
+}
+
+impl From<ScopeError> for Error {
+    fn from(error: ScopeError) -> Error {
+        match error {
+            ScopeError::Taken(e) | ScopeError::Failed(e) => e,
+        }
+    }
+}
+
 /// Starts the container's scope around `init_pid`, with `resources` as its properties.
 /// Returns once systemd has moved the init into the scope's cgroup.
 pub fn start_scope(
@@ -48,19 +63,42 @@ pub fn start_scope(
     id: &str,
     init_pid: i32,
     resources: Option<&LinuxResources>,
-) -> Result<()> {
+) -> std::result::Result<(), ScopeError> {
     let Some(scope) = &placement.systemd else {
         return Ok(());
     };
+    let mut manager = Manager::connect().map_err(ScopeError::Failed)?;
+    let taken = |unit: &str| {
+        ScopeError::Taken(Error::new(format!(
+            "systemd unit {unit} already exists (another container's cgroupsPath?)"
+        )))
+    };
+    if manager
+        .unit_exists(&scope.unit)
+        .map_err(ScopeError::Failed)?
+    {
+        return Err(taken(&scope.unit));
+    }
     let cgroup = SystemdCgroup {
         slice: scope.slice.clone(),
         unit: scope.unit.clone(),
     };
     let mut properties = unit_properties(&cgroup, id, u32::try_from(init_pid).ok());
     if let Some(resources) = resources {
-        properties.extend(resource_properties(resources)?);
+        properties.extend(resource_properties(resources).map_err(ScopeError::Failed)?);
     }
-    Manager::connect()?.start_transient_unit(&scope.unit, "replace", &properties)
+    manager
+        .start_transient_unit(&scope.unit, "replace", &properties)
+        .map_err(|e| {
+            // Made by someone else between our look and our request.
+            if e.to_string()
+                .contains("org.freedesktop.systemd1.UnitExists")
+            {
+                taken(&scope.unit)
+            } else {
+                ScopeError::Failed(e)
+            }
+        })
 }
 
 /// Gives systemd the new limits of `update` (the files are written as with cgroupfs).

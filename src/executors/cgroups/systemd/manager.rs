@@ -269,6 +269,23 @@ impl Manager {
             .map_err(|e| e.wrap(format!("setting properties of systemd unit {name}")))
     }
 
+    /// Whether systemd has a unit of this name loaded (in any state).
+    pub fn unit_exists(&mut self, name: &str) -> Result<bool> {
+        match self
+            .connection
+            .call_with_remote_error(get_unit_call(name))
+            .map_err(|e| e.wrap(format!("looking up systemd unit {name}")))?
+        {
+            Ok(_) => Ok(true),
+            Err(remote) if remote.name == NO_SUCH_UNIT => Ok(false),
+            Err(remote) => Err(remote_error(
+                format!("looking up systemd unit {name}"),
+                "GetUnit",
+                &remote,
+            )),
+        }
+    }
+
     /// One property of a loaded unit, e.g. (`org.freedesktop.systemd1.Scope`,
     /// `ControlGroup`).
     pub fn get_unit_property(
