@@ -984,16 +984,7 @@ fn cve_2021_30465_symlinked_mount_targets_stay_inside_the_rootfs() {
     bundle.write_config();
     let id = unique_id("cve-2021-30465");
     let out = rt.run(&["run", "--bundle", bundle.path(), &id]);
-    let host_mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
-    assert!(
-        !host_mounts.contains(host_dir.to_str().unwrap()),
-        "a container mount landed on the host directory {}",
-        host_dir.display()
-    );
-    assert!(
-        fs::read_dir(&host_dir).unwrap().next().is_none(),
-        "the runtime created something in the host directory"
-    );
+    assert_host_dir_untouched(&host_dir);
     if out.status.success() {
         // It stayed inside: the links were resolved within the rootfs.
         assert!(String::from_utf8_lossy(&out.stdout).contains("proc-ok"));
@@ -1004,6 +995,21 @@ fn cve_2021_30465_symlinked_mount_targets_stay_inside_the_rootfs() {
     }
     let _ = fs::remove_dir_all(&host_dir);
     assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
+/// Nothing of a container was mounted on, or created in, `host_dir` (a host directory a
+/// rootfs link pointed at).
+fn assert_host_dir_untouched(host_dir: &Path) {
+    let host_mounts = fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !host_mounts.contains(host_dir.to_str().unwrap()),
+        "a container mount landed on the host directory {}",
+        host_dir.display()
+    );
+    assert!(
+        fs::read_dir(host_dir).unwrap().next().is_none(),
+        "the runtime created something in the host directory"
+    );
 }
 
 /// The `cgroup` mount type has its own code (a tmpfs, then a mount per hierarchy, by
@@ -1026,13 +1032,7 @@ fn cve_2021_30465_a_symlinked_cgroup_mount_stays_inside_the_rootfs() {
     bundle.write_config();
     let id = unique_id("cve-2021-30465-cgroup");
     let (code, out, err) = run_bundle(&rt, &bundle, &id);
-    assert!(
-        fs::read_dir(&host_dir).unwrap().next().is_none(),
-        "the runtime created something in the host directory"
-    );
-    assert!(!fs::read_to_string("/proc/self/mountinfo")
-        .unwrap()
-        .contains(host_dir.to_str().unwrap()));
+    assert_host_dir_untouched(&host_dir);
     assert_eq!(code, Some(0), "{err}");
     assert_eq!(out, "77\nread-only\n", "{err}");
     assert!(rootfs
