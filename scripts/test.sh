@@ -45,14 +45,10 @@ if [[ ${EUID:-$(id -u)} -ne 0 ]]; then
 fi
 
 STEP="prerequisites"
-need_packages=0
-for tool in /bin/busybox runc jq ip pkg-config; do
-    command -v "$tool" >/dev/null 2>&1 || { log "missing: $tool"; need_packages=1; }
-done
-pkg-config --exists libseccomp 2>/dev/null || { log "missing: libseccomp-dev"; need_packages=1; }
-if [[ $need_packages -eq 1 ]]; then
-    ensure_packages
-fi
+# Every package of scripts/setup.sh's list (a dpkg query each, apt-get only for what is
+# missing): a machine set up from an older list still gets what the lanes need now
+# (systemd, dbus, apparmor, secilc).
+ensure_packages
 if ! command -v cargo >/dev/null 2>&1 && [[ -f "$HOME/.cargo/env" ]]; then
     # shellcheck disable=SC1091
     . "$HOME/.cargo/env"
