@@ -651,19 +651,14 @@ fn holder_script(pid: &str, wait_for: &str) -> String {
 
 #[test]
 fn cve_2019_5736_a_process_exec_d_into_a_created_container_cannot_overwrite_the_runtime() {
-    // With CAP_SYS_PTRACE the container may open the waiting init's /proc entries: the
-    // sealed copy must hold on its own then.
+    // Without CAP_SYS_PTRACE the waiting init (non-dumpable) cannot be opened. With it
+    // the container may open the init's /proc entries, so the runtime re-executes from
+    // its read-only view (no trampoline): that view must hold on its own then.
     for with_ptrace in [false, true] {
         let copy = RuntimeCopy::new();
         let mut bundle = writable_bundle(&["sleep", "1000"]);
         if with_ptrace {
-            for set in ["bounding", "effective", "permitted"] {
-                let list = bundle.config["process"]["capabilities"][set]
-                    .as_array_mut()
-                    .unwrap();
-                list.push(json!("CAP_SYS_PTRACE"));
-            }
-            bundle.write_config();
+            grant(&mut bundle, "CAP_SYS_PTRACE");
         }
         let id = unique_id("cve-2019-5736-created");
         copy.ok(&["create", "--bundle", bundle.path(), &id]);
@@ -685,19 +680,86 @@ fn cve_2019_5736_a_process_exec_d_into_a_created_container_cannot_overwrite_the_
     }
 }
 
+/// Adds `cap` to every capability set of the bundle's process.
+fn grant(bundle: &mut Bundle, cap: &str) {
+    for set in ["bounding", "effective", "permitted"] {
+        bundle.config["process"]["capabilities"][set]
+            .as_array_mut()
+            .unwrap()
+            .push(json!(cap));
+    }
+    bundle.write_config();
+}
+
+#[test]
+fn cve_2019_5736_an_entrypoint_of_proc_self_exe_runs_the_exec_trampoline_not_the_runtime() {
+    // The init execs the program through the trampoline (a sealed memfd), so what the
+    // program finds at /proc/self/exe is the trampoline, which refuses arguments it did
+    // not get from the runtime (exit 127). The runtime would print its version.
+    let copy = RuntimeCopy::new();
+    for entrypoint in ["direct", "shebang"] {
+        let args: &[&str] = match entrypoint {
+            "direct" => &["/proc/self/exe", "--version"],
+            _ => &["/bin/entry"],
+        };
+        let bundle = Bundle::new(args);
+        fs::write(
+            bundle.rootfs().join("bin/entry"),
+            "#!/proc/self/exe --version\n",
+        )
+        .unwrap();
+        fs::set_permissions(
+            bundle.rootfs().join("bin/entry"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let id = unique_id("cve-2019-5736-trampoline");
+        let out = copy.run(&["run", "--bundle", bundle.path(), &id]);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            !stdout.contains("ocirun"),
+            "{entrypoint}: the runtime ran: {stdout}"
+        );
+        assert_eq!(out.status.code(), Some(127), "{entrypoint}: {out:?}");
+        copy.assert_intact();
+        assert_no_leaks(&copy.rt, &bundle, &[&id]);
+    }
+}
+
+#[test]
+fn a_seccomp_profile_refusing_what_the_trampoline_needs_still_starts_containers() {
+    // fcntl refused: the runtime re-executes from its read-only view instead of using
+    // the trampoline (which would fail to mark its report descriptor close-on-exec).
+    let rt = Runtime::new();
+    let mut bundle = sh_bundle("echo started");
+    bundle.config["linux"]["seccomp"] = json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "syscalls": [{"names": ["fcntl"], "action": "SCMP_ACT_ERRNO"}]
+    });
+    bundle.write_config();
+    let id = unique_id("seccomp-no-fcntl");
+    assert_eq!(
+        rt.ok(&["run", "--bundle", bundle.path(), &id]).trim(),
+        "started"
+    );
+    assert_no_leaks(&rt, &bundle, &[&id]);
+}
+
 #[test]
 fn cve_2019_5736_an_entrypoint_of_proc_self_exe_cannot_overwrite_the_runtime() {
     let copy = RuntimeCopy::new();
     // The entrypoint is the runtime itself, stuck opening its --log FIFO until the
     // holder has the file open. No pid namespace: the holder outlives the entrypoint,
     // which is what lets it write once the runtime's file is no longer running.
+    // CAP_SYS_PTRACE sends the runtime the re-exec way (no trampoline), so the
+    // entrypoint is the runtime, from its read-only view: that view must hold.
     let mut bundle = writable_bundle(&["/proc/self/exe", "--log", "/tmp/fifo", "state", "none"]);
     install_libraries_of(OCIRUN, &bundle.rootfs());
     bundle.config["linux"]["namespaces"]
         .as_array_mut()
         .unwrap()
         .retain(|n| n["type"] != "pid");
-    bundle.write_config();
+    grant(&mut bundle, "CAP_SYS_PTRACE");
     let fifo = std::ffi::CString::new(bundle.rootfs().join("tmp/fifo").to_str().unwrap()).unwrap();
     // SAFETY: mkfifo reads a NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o666) }, 0);

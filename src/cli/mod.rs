@@ -81,8 +81,9 @@ pub enum Command {
     Features(features::Features),
 }
 
-/// The subcommands that put processes of ours into a container (see `sealed_binary`).
-const ENTERS_CONTAINERS: [&str; 3] = ["create", "run", "exec"];
+/// The subcommands that re-execute from a read-only view before anything else (see
+/// `sealed_binary`); `create` and `run` decide once they have read the bundle.
+const ENTERS_CONTAINERS: [&str; 1] = ["exec"];
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
@@ -154,11 +155,8 @@ fn dispatch(cli: &Cli) -> Result<i32> {
         let _ = Cli::command().print_help();
         return Ok(0);
     };
-    if matches!(
-        command,
-        Command::Create(_) | Command::Run(_) | Command::Exec(_)
-    ) {
-        // These put processes of ours into a container: never from the host's binary.
+    if matches!(command, Command::Exec(_)) {
+        // It puts a process of ours into a container: never from the host's binary.
         crate::executors::sealed_binary::ensure_running_sealed()?;
     }
     let root = || StateRoot::open(&cli.root).map_err(Error::new);

@@ -18,10 +18,12 @@ use crate::executors::hooks::{self, Phase};
 use crate::executors::init::{self, InitPlan};
 use crate::executors::lsm;
 use crate::executors::namespaces::{self, NamespacePlan};
+use crate::executors::sealed_binary;
 use crate::executors::seccomp::Filter;
 use crate::executors::spawn::{clone_into_cgroup, write_id_maps, Forked};
 use crate::executors::start_gate;
 use crate::executors::sync::{self, Channel, Message};
+use crate::executors::trampoline::Trampoline;
 use crate::fault;
 use crate::util::{proc, time};
 use nix::sched::CloneFlags;
@@ -58,6 +60,27 @@ pub struct Created {
     pub terminal: Option<UnixStream>,
 }
 
+/// The exec trampoline the init will exec the program through (CVE-2019-5736, see
+/// `sealed_binary`). None when this process already runs from a protected binary, or
+/// after re-executing from a read-only view when the trampoline does not suit `spec`
+/// (the re-executed runtime arrives here again, protected). Before anything exists.
+fn exec_trampoline(spec: &oci_spec::runtime::Spec) -> Result<Option<Trampoline>> {
+    if sealed_binary::running_protected() {
+        sealed_binary::ensure_running_sealed()?; // returns at once, tidying the environment
+        return Ok(None);
+    }
+    let reason = match sealed_binary::trampoline_unsuitable(spec) {
+        None => match Trampoline::load() {
+            Ok(trampoline) => return Ok(Some(trampoline)),
+            Err(error) => error.to_string(),
+        },
+        Some(reason) => reason,
+    };
+    tracing::debug!("no exec trampoline ({reason}): re-executing from a read-only view");
+    sealed_binary::ensure_running_sealed()?;
+    Ok(None)
+}
+
 /// Creates container `id`; returns its init's pid (in our pid namespace).
 pub fn create(root: &StateRoot, id: &str, options: &CreateOptions) -> Result<Pid> {
     create_serving_terminal(root, id, options, false).map(|c| c.pid)
@@ -74,6 +97,7 @@ pub fn create_serving_terminal(
     validate_id(id).map_err(Error::new)?;
     let mut bundle = Bundle::load(&options.bundle)?;
     tracing::debug!("create {id}: bundle {} loaded", bundle.dir.display());
+    let trampoline = exec_trampoline(&bundle.spec)?;
     let listen_fds = hand_on_socket_activation(&mut bundle);
     let process = bundle.spec.process().as_ref().expect("validated");
     lsm::check_spec(&bundle.spec)?;
@@ -154,6 +178,7 @@ pub fn create_serving_terminal(
         born_in_unified: false,
         seccomp: seccomp.as_ref(),
         seccomp_listener,
+        trampoline: trampoline.as_ref(),
     };
     match creation.build(&mut handle) {
         Ok(pid) => Ok(Created {
@@ -183,6 +208,8 @@ struct Creation<'a> {
     /// The connection to the seccomp agent, handed to the init (which sends it the notify
     /// descriptor) and closed here once the init is cloned.
     seccomp_listener: Option<UnixStream>,
+    /// What the init execs the program through (see `exec_trampoline`).
+    trampoline: Option<&'a Trampoline>,
 }
 
 impl Creation<'_> {
@@ -348,8 +375,10 @@ impl Creation<'_> {
                     join_v1_cgroups: self.init_joins_v1(),
                     seccomp: self.seccomp,
                     seccomp_listener: self.seccomp_listener.as_ref(),
+                    trampoline: self.trampoline,
                 };
                 let mut keep = vec![child_end.raw_fd(), gate.raw_fd()];
+                keep.extend(self.trampoline.map(Trampoline::raw_fd));
                 keep.extend(console);
                 keep.extend(self.seccomp_listener.as_ref().map(|s| s.as_raw_fd()));
                 keep.extend(crate::logging::log_fd());

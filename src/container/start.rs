@@ -19,7 +19,14 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
         .begin(Operation::Start, status)
         .map_err(store_error)?;
     fault::point("start:after-intent");
-    let released = start_gate::release(handle.dir());
+    let facts = RuntimeFacts::from_metadata(handle.view().metadata.as_ref());
+    let program = facts
+        .process
+        .as_ref()
+        .and_then(|p| p["args"][0].as_str())
+        .unwrap_or("the container's program")
+        .to_string();
+    let released = start_gate::release(handle.dir(), &program);
     if released.is_ok() {
         tracing::debug!("start {id}: the program runs");
         fault::point("start:after-release");
@@ -32,7 +39,6 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     )?;
     fault::point("start:after-commit");
     let _ = std::fs::remove_file(handle.dir().join(start_gate::SOCKET_NAME));
-    let facts = RuntimeFacts::from_metadata(handle.view().metadata.as_ref());
     if !facts.poststart_hooks.is_empty() {
         let state = ContainerState::from_view(id, handle.view(), Status::Running);
         if let Err(error) =

@@ -12,10 +12,12 @@ use super::rootfs::{self, Rootfs};
 use super::seccomp::Filter;
 use super::start_gate::{self, Listener};
 use super::sync::{Channel, Message};
+use super::trampoline::Trampoline;
 use crate::error::{Context, Error, Result};
 use crate::fault;
 use oci_spec::runtime::{LinuxNamespaceType, Spec};
-use std::os::fd::RawFd;
+use std::fs::File;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 
@@ -39,6 +41,9 @@ pub struct InitPlan<'a> {
     pub seccomp: Option<&'a Filter>,
     /// The seccomp agent's connection (`listenerPath`), when the filter notifies.
     pub seccomp_listener: Option<&'a UnixStream>,
+    /// The exec trampoline the program is exec'd through; None when the runtime runs
+    /// from a read-only view of its binary (see `sealed_binary`).
+    pub trampoline: Option<&'a Trampoline>,
 }
 
 /// Entry point of the child. `keep` are the descriptors the init needs until exec.
@@ -63,7 +68,7 @@ pub fn run(plan: &InitPlan, channel: &Channel, gate: &Listener, keep: &[RawFd]) 
         Ok(connection) => connection,
         Err(_) => exit_child(1),
     };
-    let error = start_program(plan, &prepared);
+    let error = start_program(plan, &prepared, &connection);
     start_gate::report_failure(&mut connection, &error);
     exit_child(127);
 }
@@ -246,14 +251,27 @@ fn load_seccomp(plan: &InitPlan, state_json: &[u8], status: &str) -> Result<()> 
 /// make. As in runc, the startContainer hooks run under the filter (and the labels): they
 /// run in the container, and a filter loaded after them would leave a window where code
 /// the container can influence runs unfiltered.
-fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
+///
+/// Through the exec trampoline, `start_connection` stays open until the program's own
+/// execve (the trampoline reports a failure of it there) and the label is written by the
+/// trampoline, right before that execve.
+fn start_program(plan: &InitPlan, prepared: &Prepared, start_connection: &File) -> Error {
     if let Err(e) = descriptors::hand_over_fds(plan.preserve_fds) {
         return e;
     }
+    let mut label = None;
     if let Some(process) = plan.spec.process() {
-        if let Err(e) = lsm::prepare_exec(process) {
+        let prepared_label = match plan.trampoline {
+            Some(_) => lsm::exec_label(process).map(|l| label = l),
+            None => lsm::prepare_exec(process),
+        };
+        if let Err(e) = prepared_label {
             return e;
         }
+    }
+    if plan.trampoline.is_some() {
+        // SAFETY: F_SETFD with 0 clears close-on-exec on a descriptor we own.
+        unsafe { libc::fcntl(start_connection.as_raw_fd(), libc::F_SETFD, 0) };
     }
     if no_new_privileges(plan) {
         if let Err(e) = load_seccomp(plan, &prepared.state_json, "created") {
@@ -272,7 +290,14 @@ fn start_program(plan: &InitPlan, prepared: &Prepared) -> Error {
         }
     }
     reset_signal_handlers();
-    prepared.program.exec()
+    match plan.trampoline {
+        Some(trampoline) => {
+            prepared
+                .program
+                .exec_through(trampoline, start_connection.as_raw_fd(), label.as_ref())
+        }
+        None => prepared.program.exec(),
+    }
 }
 
 /// The state for hooks that run in the container: the pid as the container sees it (1

@@ -2,9 +2,12 @@
 //! for. A request the host cannot honour is an error (a container that silently runs
 //! unconfined is worse than one that does not start), found before anything is made.
 
+use super::trampoline::ExecLabel;
 use crate::bail;
 use crate::error::{Context, Result};
 use oci_spec::runtime::{Process, Spec};
+use std::ffi::CString;
+use std::os::fd::AsRawFd;
 use std::path::Path;
 
 /// Whether AppArmor is enabled on this host.
@@ -179,17 +182,65 @@ pub fn apparmor_exec_command(profile: &str) -> String {
     format!("exec {profile}")
 }
 
+/// The file an AppArmor exec profile is written to: the AppArmor-specific one since
+/// Linux 5.8, the shared one before.
+fn apparmor_exec_attribute() -> &'static str {
+    if Path::new("/proc/self/attr/apparmor/exec").exists() {
+        "/proc/self/attr/apparmor/exec"
+    } else {
+        "/proc/self/attr/exec"
+    }
+}
+
+/// Whether `process` asks for both an AppArmor profile and an SELinux label (the exec
+/// trampoline writes one label only).
+pub fn requests_two_labels(process: &Process) -> bool {
+    requested(process.apparmor_profile()).is_some() && requested(process.selinux_label()).is_some()
+}
+
+/// Whether `process` asks for a label that takes effect at exec.
+pub fn exec_label_requested(process: &Process) -> bool {
+    requested(process.apparmor_profile()).is_some() || requested(process.selinux_label()).is_some()
+}
+
+/// For the exec trampoline: the attr file the process's label goes to, opened (not
+/// close-on-exec, the trampoline writes and closes it) with the text to write, or None
+/// without a label. The label then takes effect with the program's exec, as with
+/// [`prepare_exec`].
+pub fn exec_label(process: &Process) -> Result<Option<ExecLabel>> {
+    let (attribute, text, field) = if let Some(profile) = requested(process.apparmor_profile()) {
+        (
+            apparmor_exec_attribute(),
+            apparmor_exec_command(profile),
+            "process.apparmorProfile",
+        )
+    } else if let Some(label) = requested(process.selinux_label()) {
+        (
+            "/proc/self/attr/exec",
+            label.to_string(),
+            "process.selinuxLabel",
+        )
+    } else {
+        return Ok(None);
+    };
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(attribute)
+        .with_context(|| format!("{field}: opening {attribute}"))?;
+    // SAFETY: F_SETFD with 0 clears close-on-exec on a descriptor we own.
+    unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFD, 0) };
+    Ok(Some(ExecLabel {
+        attr_file: file.into(),
+        text: CString::new(text).with_context(|| format!("{field} contains a NUL byte"))?,
+    }))
+}
+
 /// Right before execve: the process's AppArmor profile and SELinux label take effect
 /// with the exec, so hooks run before them are not confined by them.
 pub fn prepare_exec(process: &Process) -> Result<()> {
     if let Some(profile) = requested(process.apparmor_profile()) {
         let command = apparmor_exec_command(profile);
-        // The AppArmor-specific file since Linux 5.8; the shared one before.
-        let attribute = if Path::new("/proc/self/attr/apparmor/exec").exists() {
-            "/proc/self/attr/apparmor/exec"
-        } else {
-            "/proc/self/attr/exec"
-        };
+        let attribute = apparmor_exec_attribute();
         std::fs::write(attribute, &command).map_err(|e| match e.raw_os_error() {
             Some(libc::ENOENT) => crate::error::Error::new(format!(
                 "process.apparmorProfile {profile:?}: no such profile is loaded in the kernel"

@@ -22,4 +22,5 @@ pub mod seccomp;
 pub mod spawn;
 pub mod start_gate;
 pub mod sync;
+pub mod trampoline;
 pub mod tty;

@@ -2,11 +2,13 @@
 //! capabilities, no_new_privs, cwd, and finding the program to exec.
 
 use super::capabilities;
+use super::trampoline::{ExecLabel, Trampoline};
 use crate::bail;
 use crate::error::{Context, Result};
 use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::{PosixRlimitType, Process};
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -198,6 +200,22 @@ impl Program {
             argv: c_strings(args)?,
             envp: c_strings(&env)?,
         })
+    }
+
+    /// execve through the exec trampoline (see `trampoline`), which writes `label` first
+    /// and reports a failure of its own execve on `report`; returns only the reason the
+    /// trampoline could not be started.
+    pub fn exec_through(
+        &self,
+        trampoline: &Trampoline,
+        report: RawFd,
+        label: Option<&ExecLabel>,
+    ) -> crate::error::Error {
+        let errno = trampoline.exec(report, label, &self.path, &self.argv, &self.envp);
+        crate::error::Error::new(format!(
+            "exec {}: starting the exec trampoline: {errno}",
+            self.path.to_string_lossy()
+        ))
     }
 
     /// execve; returns only the reason it failed.

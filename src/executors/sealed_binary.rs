@@ -7,8 +7,12 @@
 //! holds the runtime's file; once the runtime stops running it (no more ETXTBSY), a write
 //! through that descriptor would replace the host's ocirun.
 //!
-//! The commands that put processes into containers (create, run, exec) therefore re-exec
-//! themselves, once, from a read-only view of their binary: a detached, read-only bind
+//! `create` and `run` avoid that with the exec trampoline (`trampoline.rs`): the init
+//! execs a tiny sealed program of ours that execs the container's program, so the host's
+//! binary is never the executable of a process the container can reach. Where the
+//! trampoline does not protect enough or cannot work ([`trampoline_unsuitable`]), and for
+//! `exec` (whose process joins a container that may hold anything an earlier `exec`
+//! granted), the runtime re-executes itself, once, from a read-only view of its binary: a detached, read-only bind
 //! mount of the file (open_tree + mount_setattr), attached to no mount namespace, so that
 //! `/proc/<pid>/exe` names the file on a mount where every open for writing fails with
 //! EROFS. It copies nothing. Where the kernel cannot make one (before 5.12, or without
@@ -16,8 +20,9 @@
 //! F_SEAL_GROW, F_SEAL_SEAL) at the price of copying the binary. A binary already on a
 //! read-only mount needs neither. docs/security.md compares the options and their cost.
 
-use super::mount_api;
+use super::{lsm, mount_api, seccomp};
 use crate::error::{Context, Error, Result};
+use oci_spec::runtime::{Capability, Spec};
 use std::ffi::{CString, OsString};
 use std::fs::File;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
@@ -51,6 +56,11 @@ fn read_only_view() -> Result<OwnedFd> {
     mount_api::set_attributes(view.as_fd(), mount_api::MOUNT_ATTR_RDONLY, false)
         .context("mount_setattr read-only")?;
     Ok(view)
+}
+
+/// Whether this process already runs from a binary nothing can open for writing.
+pub fn running_protected() -> bool {
+    File::open("/proc/self/exe").is_ok_and(|exe| is_protected(&exe))
 }
 
 /// Re-executes this process from a sealed copy of its binary, with the same arguments and
@@ -92,6 +102,62 @@ pub fn ensure_running_sealed() -> Result<()> {
     Err(Error::new(format!(
         "re-executing from a read-only view of the runtime: {error}"
     )))
+}
+
+/// Why the exec trampoline is not enough for a container with `spec`, if it is not; the
+/// runtime then re-executes from a read-only view before it creates anything.
+///
+/// - CAP_SYS_PTRACE in any of the process's sets: a process of the container could then
+///   open the waiting init's `/proc/<pid>/exe` (non-dumpable stops only processes
+///   without it), and keep the host's binary open until it can write to it.
+/// - createContainer and startContainer hooks: the init forks and execs them inside the
+///   container without the trampoline.
+/// - an AppArmor profile and an SELinux label at once: the trampoline writes one label.
+/// - a seccomp profile that does not plainly allow what the trampoline calls after the
+///   filter is loaded: execveat, fcntl, and with a label write and close.
+pub fn trampoline_unsuitable(spec: &Spec) -> Option<String> {
+    let process = spec.process().as_ref()?;
+    if let Some(caps) = process.capabilities() {
+        let sets = [
+            caps.bounding(),
+            caps.effective(),
+            caps.permitted(),
+            caps.inheritable(),
+            caps.ambient(),
+        ];
+        if sets.iter().any(|set| {
+            set.as_ref()
+                .is_some_and(|s| s.contains(&Capability::SysPtrace))
+        }) {
+            return Some("process.capabilities grants CAP_SYS_PTRACE".into());
+        }
+    }
+    let hooks = spec.hooks().as_ref();
+    let in_container_hooks = hooks.is_some_and(|h| {
+        h.create_container().as_ref().is_some_and(|l| !l.is_empty())
+            || h.start_container().as_ref().is_some_and(|l| !l.is_empty())
+    });
+    if in_container_hooks {
+        return Some("hooks run inside the container".into());
+    }
+    if lsm::requests_two_labels(process) {
+        return Some("both an AppArmor profile and an SELinux label".into());
+    }
+    if let Some(filter) = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        let labelled = lsm::exec_label_requested(process);
+        let needed: &[&str] = if labelled {
+            &["execveat", "fcntl", "write", "close"]
+        } else {
+            &["execveat", "fcntl"]
+        };
+        if let Some(refused) = needed
+            .iter()
+            .find(|name| !seccomp::plainly_allows(filter, name))
+        {
+            return Some(format!("linux.seccomp does not plainly allow {refused}"));
+        }
+    }
+    None
 }
 
 /// A sealed in-memory copy of `binary`.

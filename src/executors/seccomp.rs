@@ -411,6 +411,28 @@ fn add_rules(
     Ok(())
 }
 
+/// Whether `config` lets every call of `syscall` through, whatever its arguments: no rule
+/// naming it does anything but allow (or log), and where none names it, the default
+/// action allows. Conservative: a rule with argument conditions counts as a refusal.
+pub fn plainly_allows(config: &LinuxSeccomp, syscall: &str) -> bool {
+    let allows = |action: LinuxSeccompAction| {
+        matches!(
+            action,
+            LinuxSeccompAction::ScmpActAllow | LinuxSeccompAction::ScmpActLog
+        )
+    };
+    let mut rules = config
+        .syscalls()
+        .iter()
+        .flatten()
+        .filter(|rule| rule.names().iter().any(|name| name == syscall))
+        .peekable();
+    if rules.peek().is_none() {
+        return allows(config.default_action());
+    }
+    rules.all(|rule| allows(rule.action()) && rule.args().as_ref().is_none_or(Vec::is_empty))
+}
+
 /// The host pid of this process, read before it changes its root (the host's /proc counts
 /// pids in the host's pid namespace, which getpid() in the container's does not).
 pub fn host_pid() -> i32 {
@@ -426,6 +448,30 @@ mod tests {
 
     fn parse(json: serde_json::Value) -> LinuxSeccomp {
         serde_json::from_value(json).unwrap()
+    }
+
+    #[test]
+    fn a_syscall_is_plainly_allowed_only_without_a_refusing_or_conditional_rule() {
+        let deny_by_default = parse(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ERRNO",
+            "syscalls": [
+                {"names": ["execveat", "write"], "action": "SCMP_ACT_ALLOW"},
+                {"names": ["fcntl"], "action": "SCMP_ACT_ALLOW",
+                 "args": [{"index": 1, "value": 2, "op": "SCMP_CMP_EQ"}]},
+                {"names": ["close"], "action": "SCMP_ACT_LOG"},
+            ]
+        }));
+        assert!(plainly_allows(&deny_by_default, "execveat"));
+        assert!(plainly_allows(&deny_by_default, "close"));
+        assert!(!plainly_allows(&deny_by_default, "fcntl"));
+        assert!(!plainly_allows(&deny_by_default, "mount"));
+
+        let allow_by_default = parse(serde_json::json!({
+            "defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["execveat"], "action": "SCMP_ACT_ERRNO"}]
+        }));
+        assert!(!plainly_allows(&allow_by_default, "execveat"));
+        assert!(plainly_allows(&allow_by_default, "fcntl"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! Unlike runc's fifo this needs no /proc inside the container, a dead init refuses the
 //! connection at once instead of blocking `start`, and peer credentials can be checked.
 
+use super::trampoline::{self, Step};
 use crate::error::{Context, Error, Result};
 use nix::sys::socket::{
     accept4, bind, connect, getsockopt, listen, socket, sockopt, AddressFamily, Backlog, SockFlag,
@@ -72,8 +73,9 @@ impl Listener {
     }
 }
 
-/// In `start`: releases the init and returns once it has exec'd the user program.
-pub fn release(state_dir: &Path) -> Result<()> {
+/// In `start`: releases the init and returns once it has exec'd the user program
+/// (`program`, its `args[0]`, names it in errors).
+pub fn release(state_dir: &Path, program: &str) -> Result<()> {
     let fd = socket(
         AddressFamily::Unix,
         SockType::Stream,
@@ -90,15 +92,21 @@ pub fn release(state_dir: &Path) -> Result<()> {
         })
     })?;
     let mut connection = File::from(fd);
-    let mut report = String::new();
+    let mut report = Vec::new();
     connection
-        .read_to_string(&mut report)
+        .read_to_end(&mut report)
         .context("waiting for the container's program to start")?;
     if report.is_empty() {
-        Ok(())
-    } else {
-        Err(Error::new(report))
+        return Ok(());
     }
+    Err(Error::new(match trampoline::parse_report(&report) {
+        Some((Step::Exec, errno)) => format!("exec {program}: {errno}"),
+        Some((Step::Label, errno)) => format!("applying the process's LSM label: {errno}"),
+        Some((Step::CloseOnExec, errno)) => {
+            format!("exec {program}: the exec trampoline could not close its report: {errno}")
+        }
+        None => String::from_utf8_lossy(&report).into_owned(),
+    }))
 }
 
 /// In the init: tells `start` why the program did not start.
