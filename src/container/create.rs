@@ -58,6 +58,9 @@ pub struct CreateOptions {
 pub struct Created {
     pub pid: Pid,
     pub terminal: Option<UnixStream>,
+    /// The container, still locked: `run` starts it without locking and reading its
+    /// journal again.
+    pub handle: ContainerHandle,
 }
 
 /// The exec trampoline the init will exec the program through (CVE-2019-5736, see
@@ -184,6 +187,7 @@ pub fn create_serving_terminal(
         Ok(pid) => Ok(Created {
             pid,
             terminal: ours,
+            handle,
         }),
         Err(error) => {
             creation.abandon(handle);

@@ -4,7 +4,8 @@
 //! container's terminal on the caller's.
 
 use super::foreground::{block_signals, take_terminal, wait_for};
-use super::{create_serving_terminal, delete, start, CreateOptions, Created};
+use super::start::start_locked;
+use super::{create_serving_terminal, delete, CreateOptions, Created};
 use crate::error::Result;
 use ocirun_state_machine::StateRoot;
 
@@ -15,16 +16,20 @@ pub fn run(
     detach: bool,
     keep: bool,
 ) -> Result<i32> {
-    let Created { pid, terminal } = create_serving_terminal(root, id, options, !detach)?;
+    let Created {
+        pid,
+        terminal,
+        handle,
+    } = create_serving_terminal(root, id, options, !detach)?;
     if detach {
-        start(root, id)?;
+        start_locked(handle)?;
         return Ok(0);
     }
     // Blocked before the program starts, so no signal meant for it is lost; the init was
     // cloned earlier and does not inherit the mask.
     let signals = block_signals()?;
     let outcome = take_terminal(terminal.as_ref()).and_then(|terminal| {
-        start(root, id)?;
+        start_locked(handle)?;
         wait_for(pid, &signals, terminal.as_ref())
     });
     signals.unblock();

@@ -10,10 +10,15 @@ use crate::error::Result;
 use crate::executors::hooks::{self, Phase};
 use crate::executors::start_gate;
 use crate::fault;
-use ocirun_state_machine::{Operation, StateRoot, Status};
+use ocirun_state_machine::{ContainerHandle, Operation, StateRoot, Status};
 
 pub fn start(root: &StateRoot, id: &str) -> Result<()> {
-    let mut handle = root.lock(id).map_err(store_error)?;
+    start_locked(root.lock(id).map_err(store_error)?)
+}
+
+/// `start` of a container whose lock we already hold (`run` keeps it from `create`).
+pub fn start_locked(mut handle: ContainerHandle) -> Result<()> {
+    let id = handle.id().to_string();
     let status = current_status(handle.view(), false);
     let transition = handle
         .begin(Operation::Start, status)
@@ -40,7 +45,7 @@ pub fn start(root: &StateRoot, id: &str) -> Result<()> {
     fault::point("start:after-commit");
     let _ = std::fs::remove_file(handle.dir().join(start_gate::SOCKET_NAME));
     if !facts.poststart_hooks.is_empty() {
-        let state = ContainerState::from_view(id, handle.view(), Status::Running);
+        let state = ContainerState::from_view(&id, handle.view(), Status::Running);
         if let Err(error) =
             hooks::run_all(Phase::Poststart, &facts.poststart_hooks, &state.for_hooks())
         {
