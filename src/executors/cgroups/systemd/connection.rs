@@ -361,6 +361,11 @@ impl Connection {
                         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                     ) =>
                 {
+                    // SO_RCVTIMEO counts in scheduler ticks and may end a few
+                    // milliseconds before the deadline: wait out the rest.
+                    if Instant::now() < deadline {
+                        continue;
+                    }
                     if filled == 0 {
                         return Ok(false);
                     }
