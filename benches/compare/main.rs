@@ -747,7 +747,8 @@ struct Bench {
 struct SequentialRuns {
     runs: Vec<[Series; 2]>,
     floor: Series,
-    /// ocirun's `default` run from a binary on a read-only mount: no re-exec.
+    /// ocirun's `default` run from a binary on a read-only mount: no CVE-2019-5736
+    /// protection needed (no exec trampoline, no re-exec).
     read_only: Series,
 }
 
@@ -938,7 +939,7 @@ impl Bench {
     /// which a previous container's teardown keeps busy), so a fixed order would charge
     /// one configuration with its predecessor's cost.
     /// `run` per configuration and runtime, the kernel floor, and ocirun's `default` run
-    /// from a read-only copy of its binary (no CVE-2019-5736 re-exec), shuffled together.
+    /// from a read-only copy of its binary (no CVE-2019-5736 protection), shuffled together.
     fn sequential_runs(&self, configs: &[Config]) -> Result<SequentialRuns, String> {
         let mut runs = vec![[Series::default(), Series::default()]; configs.len()];
         let mut floor = Series::default();
@@ -1688,9 +1689,9 @@ fn build_report(bench: &Bench, r: &Results) -> Report {
         "`run /bin/true` per configuration, median (min–max) ms; Δ = median minus `default`'s. \
          All in the same iterations as the rows above, in an order shuffled per iteration \
          (each configuration: ocirun then runc). The last row is ocirun's `default` run \
-         from a copy of its binary under a read-only bind mount, which needs no re-exec \
-         against CVE-2019-5736 (docs/security.md): minus its Δ is what that protection \
-         costs.",
+         from a copy of its binary under a read-only bind mount, which needs no protection \
+         against CVE-2019-5736 (neither the exec trampoline nor the re-exec, docs/security.md): \
+         minus its Δ is what that protection costs.",
     );
     what.push('\n');
     for (name, desc) in &r.configs {

@@ -1,8 +1,9 @@
-//! What the CVE-2019-5736 protection costs: ocirun re-execs itself from a read-only view
-//! of its binary before it puts anything into a container, unless the binary already sits
-//! on a read-only mount (src/executors/sealed_binary.rs). A copy of the binary under a
-//! read-only bind mount therefore runs the same code without the re-exec; the difference
-//! between the two `run`s, in the same iterations, is the protection's price.
+//! What the CVE-2019-5736 protection costs: ocirun's init execs the program through the
+//! exec trampoline (or, for some configs, the runtime re-execs from a read-only view of
+//! its binary), unless the binary already sits on a read-only mount
+//! (src/executors/sealed_binary.rs). A copy of the binary under a read-only bind mount
+//! therefore runs the same code without either; the difference between the two `run`s,
+//! in the same iterations, is the protection's price.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
