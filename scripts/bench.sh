@@ -44,9 +44,15 @@ command -v cargo >/dev/null 2>&1 || ensure_rust
 
 log "building the release binary (static, as setup.sh installs it)"
 OCIRUN_REPO="$REPO"
-binary=$(build_release)
+built=$(build_release)
 fragment="$(mktemp /tmp/ocirun-bench-results.XXXXXX.md)"
-trap 'rm -f "$fragment"' EXIT
+installed_dir="$(mktemp -d /tmp/ocirun-bench-bin.XXXXXX)"
+trap 'rm -f "$fragment"; rm -rf "$installed_dir"' EXIT
+# Installed as setup.sh installs it (a copy), not run from the linker's output: on this
+# host the file the linker wrote costs ~20 more page faults per `run` and ~0.4 ms than
+# any copy of it (docs/benchmarks.md, "Reading the numbers").
+binary="$installed_dir/ocirun"
+install -m 0755 "$built" "$binary"
 
 log "running: cargo bench --bench compare -- ${args[*]:-}"
 cargo bench --quiet --bench compare -- --ocirun "$binary" --markdown "$fragment" "${args[@]}"

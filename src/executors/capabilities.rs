@@ -69,7 +69,7 @@ fn mask(set: &Option<Capabilities>) -> Result<u64> {
 
 /// The highest capability this kernel knows.
 fn last_cap() -> u32 {
-    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+    crate::util::proc::read_text("/proc/sys/kernel/cap_last_cap")
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(40)

@@ -263,7 +263,7 @@ pub fn enter(rootfs: &Path, no_pivot: bool, shared: bool) -> Result<()> {
 /// The mount point of the filesystem `path` is on: the longest mount point that
 /// contains it.
 fn mount_point_containing(path: &Path) -> PathBuf {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mountinfo = crate::util::proc::read_text("/proc/self/mountinfo").unwrap_or_default();
     mountinfo
         .lines()
         .filter_map(|line| line.split(' ').nth(4).map(unescape_mountinfo))

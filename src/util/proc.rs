@@ -1,12 +1,23 @@
 //! Reading facts about processes from /proc.
 
 use std::fs;
+use std::io::Read;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// A file of /proc or /sys, read whole. They report a size of 0, from which std's
+/// `read_to_string` grows its buffer from a 32-byte probe, one read(2) per step (eight
+/// for /proc/self/mountinfo); with room for the whole file it takes two.
+pub fn read_text(path: impl AsRef<Path>) -> std::io::Result<String> {
+    let mut text = String::with_capacity(16 * 1024);
+    fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
 
 /// A process's state letter and start time (field 22 of `/proc/<pid>/stat`, in clock
 /// ticks since boot), or `None` if there is no such process.
 pub fn stat(pid: i32) -> Option<(char, u64)> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text = read_text(format!("/proc/{pid}/stat")).ok()?;
     parse_stat(&text)
 }
 

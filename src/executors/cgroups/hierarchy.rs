@@ -43,7 +43,7 @@ pub struct Hierarchies {
 
 impl Hierarchies {
     pub fn detect() -> Hierarchies {
-        let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+        let text = crate::util::proc::read_text("/proc/self/mountinfo").unwrap_or_default();
         Self::parse(&text)
     }
 

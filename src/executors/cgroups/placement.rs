@@ -33,7 +33,7 @@ impl Placement {
     /// with processes cannot hand controllers to children); an empty one is the relative
     /// path `<id>`.
     pub fn new(cgroups_path: Option<&Path>, id: &str, hierarchies: Hierarchies) -> Placement {
-        let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+        let own = crate::util::proc::read_text("/proc/self/cgroup").unwrap_or_default();
         Self::resolve(cgroups_path, id, hierarchies, &own)
     }
 
