@@ -1524,3 +1524,28 @@ fn custom_cgroups_path_and_its_parent_are_removed() {
     );
     assert_no_leaks(&rt, &bundle, &[&id]);
 }
+
+#[test]
+fn a_program_the_kernel_cannot_exec_fails_start_with_the_reason() {
+    // The program exists and is executable, so create succeeds; only its execve fails,
+    // after the init left the runtime's code (through the exec trampoline), so the
+    // reason has to travel back to `start`.
+    let rt = Runtime::new();
+    for (name, content, reason) in [
+        ("bad-interpreter", "#!/no/such/interpreter\n", "ENOENT"),
+        ("not-a-program", "just text, no #! line\n", "ENOEXEC"),
+    ] {
+        let program = format!("/bin/{name}");
+        let bundle = Bundle::new(&[&program]);
+        let file = bundle.rootfs().join(program.trim_start_matches('/'));
+        fs::write(&file, content).unwrap();
+        fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let id = unique_id(name);
+        rt.ok(&["create", "--bundle", bundle.path(), &id]);
+        let stderr = rt.fail(&["start", &id]);
+        assert_one_line_error(&stderr, &[&id, &format!("exec {program}: {reason}")], name);
+        assert_eq!(rt.wait_for_status(&id, "stopped")["status"], "stopped");
+        rt.ok(&["delete", &id]);
+        assert_no_leaks(&rt, &bundle, &[&id]);
+    }
+}
