@@ -63,27 +63,6 @@ pub struct Created {
     pub handle: ContainerHandle,
 }
 
-/// The exec trampoline the init will exec the program through (CVE-2019-5736, see
-/// `sealed_binary`). None when this process already runs from a protected binary, or
-/// after re-executing from a read-only view when the trampoline does not suit `spec`
-/// (the re-executed runtime arrives here again, protected). Before anything exists.
-fn exec_trampoline(spec: &oci_spec::runtime::Spec) -> Result<Option<Trampoline>> {
-    if sealed_binary::running_protected() {
-        sealed_binary::ensure_running_sealed()?; // returns at once, tidying the environment
-        return Ok(None);
-    }
-    let reason = match sealed_binary::trampoline_unsuitable(spec) {
-        None => match Trampoline::load() {
-            Ok(trampoline) => return Ok(Some(trampoline)),
-            Err(error) => error.to_string(),
-        },
-        Some(reason) => reason,
-    };
-    tracing::debug!("no exec trampoline ({reason}): re-executing from a read-only view");
-    sealed_binary::ensure_running_sealed()?;
-    Ok(None)
-}
-
 /// Creates container `id`; returns its init's pid (in our pid namespace).
 pub fn create(root: &StateRoot, id: &str, options: &CreateOptions) -> Result<Pid> {
     create_serving_terminal(root, id, options, false).map(|c| c.pid)
@@ -100,7 +79,7 @@ pub fn create_serving_terminal(
     validate_id(id).map_err(Error::new)?;
     let mut bundle = Bundle::load(&options.bundle)?;
     tracing::debug!("create {id}: bundle {} loaded", bundle.dir.display());
-    let trampoline = exec_trampoline(&bundle.spec)?;
+    let trampoline = sealed_binary::protect_for(&bundle.spec)?;
     let listen_fds = hand_on_socket_activation(&mut bundle);
     let process = bundle.spec.process().as_ref().expect("validated");
     lsm::check_spec(&bundle.spec)?;

@@ -20,6 +20,7 @@
 //! F_SEAL_GROW, F_SEAL_SEAL) at the price of copying the binary. A binary already on a
 //! read-only mount needs neither. docs/security.md compares the options and their cost.
 
+use super::trampoline::Trampoline;
 use super::{lsm, mount_api, seccomp};
 use crate::error::{Context, Error, Result};
 use oci_spec::runtime::{Capability, Spec};
@@ -102,6 +103,28 @@ pub fn ensure_running_sealed() -> Result<()> {
     Err(Error::new(format!(
         "re-executing from a read-only view of the runtime: {error}"
     )))
+}
+
+/// What `create` does against CVE-2019-5736 for a container with `spec`, before anything
+/// exists: the exec trampoline for the init to exec the program through; or None, when
+/// this process already runs from a protected binary, or after re-executing from a
+/// read-only view because the trampoline does not suit `spec` (the re-executed runtime
+/// arrives here again, protected).
+pub fn protect_for(spec: &Spec) -> Result<Option<Trampoline>> {
+    if running_protected() {
+        ensure_running_sealed()?; // returns at once, tidying the environment
+        return Ok(None);
+    }
+    let reason = match trampoline_unsuitable(spec) {
+        None => match Trampoline::load() {
+            Ok(trampoline) => return Ok(Some(trampoline)),
+            Err(error) => error.to_string(),
+        },
+        Some(reason) => reason,
+    };
+    tracing::debug!("no exec trampoline ({reason}): re-executing from a read-only view");
+    ensure_running_sealed()?;
+    Ok(None)
 }
 
 /// Why the exec trampoline is not enough for a container with `spec`, if it is not; the
