@@ -191,7 +191,7 @@ struct Creation<'a> {
     /// The connection to the seccomp agent, handed to the init (which sends it the notify
     /// descriptor) and closed here once the init is cloned.
     seccomp_listener: Option<UnixStream>,
-    /// What the init execs the program through (see `exec_trampoline`).
+    /// What the init execs the program through (see `sealed_binary::protect_for`).
     trampoline: Option<&'a Trampoline>,
 }
 
