@@ -4,11 +4,14 @@
 use ocirun::config::{parse, validate};
 use proptest::prelude::*;
 use serde_json::{json, Value};
-use std::path::PathBuf;
 
-fn bundle_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("ocirun-config-props-{}", std::process::id()));
-    std::fs::create_dir_all(dir.join("rootfs")).unwrap();
+/// A bundle directory with an empty rootfs, removed when dropped.
+fn bundle_dir() -> tempfile::TempDir {
+    let dir = tempfile::Builder::new()
+        .prefix("ocirun-config-props-")
+        .tempdir()
+        .unwrap();
+    std::fs::create_dir_all(dir.path().join("rootfs")).unwrap();
     dir
 }
 
@@ -29,7 +32,7 @@ fn refusal(config: &Value) -> Option<String> {
         Ok(spec) => spec,
         Err(e) => return Some(e.to_string()),
     };
-    validate(&spec, &bundle_dir()).err().map(|e| e.to_string())
+    validate(&spec, bundle_dir().path()).err().map(|e| e.to_string())
 }
 
 fn relative_path() -> impl Strategy<Value = String> {

@@ -183,9 +183,12 @@ mod tests {
     }
 
     fn error_of(json: &str) -> String {
-        let dir = std::env::temp_dir().join(format!("ocirun-validate-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("rootfs")).unwrap();
-        validate(&spec_from(json), &dir).unwrap_err().to_string()
+        let dir = tempfile::Builder::new()
+            .prefix("ocirun-validate-")
+            .tempdir()
+            .unwrap();
+        std::fs::create_dir_all(dir.path().join("rootfs")).unwrap();
+        validate(&spec_from(json), dir.path()).unwrap_err().to_string()
     }
 
     const BASE: &str = r#""ociVersion":"1.3.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}}"#;
