@@ -32,7 +32,9 @@ fn refusal(config: &Value) -> Option<String> {
         Ok(spec) => spec,
         Err(e) => return Some(e.to_string()),
     };
-    validate(&spec, bundle_dir().path()).err().map(|e| e.to_string())
+    validate(&spec, bundle_dir().path())
+        .err()
+        .map(|e| e.to_string())
 }
 
 fn relative_path() -> impl Strategy<Value = String> {

@@ -188,7 +188,9 @@ mod tests {
             .tempdir()
             .unwrap();
         std::fs::create_dir_all(dir.path().join("rootfs")).unwrap();
-        validate(&spec_from(json), dir.path()).unwrap_err().to_string()
+        validate(&spec_from(json), dir.path())
+            .unwrap_err()
+            .to_string()
     }
 
     const BASE: &str = r#""ociVersion":"1.3.0","root":{"path":"rootfs"},"process":{"cwd":"/","args":["sh"],"user":{"uid":0,"gid":0}}"#;
