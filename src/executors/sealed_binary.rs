@@ -112,7 +112,8 @@ pub fn ensure_running_sealed() -> Result<()> {
 /// arrives here again, protected).
 pub fn protect_for(spec: &Spec) -> Result<Option<Trampoline>> {
     if running_protected() {
-        ensure_running_sealed()?; // returns at once, tidying the environment
+        // Not inherited by what we run: hooks and the container see a clean environment.
+        std::env::remove_var(REEXECUTED);
         return Ok(None);
     }
     let reason = match trampoline_unsuitable(spec) {
